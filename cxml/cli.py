@@ -1,0 +1,256 @@
+"""The ``cxml`` command: every job a user runs.
+
+Exit codes: 0 success, 1 unexpected failure, 2 bad input (config, data, model URI, options),
+3 not enough data to train. See :mod:`cxml.errors`.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxml import __version__
+from cxml.config import DataConfig, SentimentConfig, load_config
+from cxml.console import output
+from cxml.errors import BadInputError, CxmlError
+
+app = typer.Typer(
+    name="cxml",
+    help="Customer-experience ML: comment sentiment and themes, ticket risk, MLflow, scoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+data_app = typer.Typer(help="Generate and check data.", no_args_is_help=True)
+train_app = typer.Typer(help="Train, evaluate, log and register a model.", no_args_is_help=True)
+analyze_app = typer.Typer(help="Score files with registered models.", no_args_is_help=True)
+models_app = typer.Typer(help="Registered models and their aliases.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
+app.add_typer(analyze_app, name="analyze")
+app.add_typer(models_app, name="models")
+
+
+class Kind(StrEnum):
+    comments = "comments"
+    tickets = "tickets"
+
+
+class Lang(StrEnum):
+    en = "en"
+    ko = "ko"
+    mixed = "mixed"
+
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config (default: built-in defaults).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key: --set split.seed=7 (repeatable)."),
+]
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help='Map a field to your column: --column text="Customer Remarks" (repeatable).',
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cxml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    output.setup(quiet=quiet, verbose=verbose)
+
+
+def _columns(items: list[str] | None) -> dict[str, str]:
+    mapping = {}
+    for item in items or []:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise BadInputError(f"--column {item!r}: expected FIELD=COLUMN, e.g. text=Remarks")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@data_app.command("synth")
+def data_synth(
+    kind: Annotated[Kind, typer.Argument(help="comments or tickets")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv/.jsonl/.parquet).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of rows.")] = 1000,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the texts.")] = Lang.en,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")] = 0,
+) -> None:
+    """Generate realistic synthetic comments or tickets (deterministic for a seed)."""
+    from cxml.data import write_table
+    from cxml.data.synth import make_comments, make_tickets
+
+    make = make_comments if kind == Kind.comments else make_tickets
+    with output.steps(f"generating {n:,} {kind.value}"):
+        frame = make(n, lang=lang.value, seed=seed)
+        path = write_table(frame, out)
+    output.result(f"wrote {len(frame):,} synthetic {kind.value} ({lang.value}) to {path}")
+
+
+@data_app.command("validate")
+def data_validate(
+    file: Annotated[Path, typer.Argument(help="File to check.")],
+    kind: Annotated[Kind, typer.Option("--kind", help="Which contract.")] = Kind.comments,
+    column: ColumnOpt = None,
+    require: Annotated[
+        list[str] | None, typer.Option("--require", help="Fields every row needs (repeatable).")
+    ] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+) -> None:
+    """Check a file against the data contract; bad rows go to a rejects file."""
+    from cxml.data import get_schema, read_valid
+
+    config = DataConfig(columns=_columns(column))
+    with output.steps(f"validating {file}"):
+        _, summary, rejects_path = read_valid(
+            file, get_schema(kind.value), config=config, require=require or (), rejects=rejects
+        )
+    where = f"; rejects in {rejects_path}" if rejects_path else ""
+    output.result(f"{file}: {summary.describe()}{where}")
+
+
+@train_app.command("sentiment")
+def train_sentiment(
+    config: ConfigOpt = None,
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="Training file.")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train the comment sentiment model and register it as cxml-sentiment (challenger)."""
+    from training.sentiment import train_sentiment as run
+
+    cfg = load_config(SentimentConfig, config, set_ or [])
+    started = time.perf_counter()
+    with output.steps("training sentiment") as step:
+        result = run(cfg, data=data, on_step=step)
+    output.note(f"data: {result.data.describe()}")
+    if result.rejects:
+        output.note(f"rejected rows: {result.rejects}")
+    m = result.metrics
+    reg = result.registered
+    where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
+    output.result(
+        f"sentiment: val accuracy {m['val_accuracy']:.3f}, macro-F1 {m['val_macro_f1']:.3f} "
+        f"in {time.perf_counter() - started:.0f}s; run {result.run_id}; {where}"
+    )
+
+
+@analyze_app.command("comments")
+def analyze_comments(
+    file: Annotated[Path, typer.Argument(help="Comments file (CSV, JSON Lines, Parquet, Excel).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file; format by extension.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="models:/NAME@ALIAS, a run URI or a folder.")
+    ] = "models:/cxml-sentiment@champion",
+    column: ColumnOpt = None,
+    encoding: Annotated[str | None, typer.Option(help="Input encoding (detected).")] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+    chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
+) -> None:
+    """Add sentiment (and, when registered, themes) to every comment of a file."""
+    from cxml.data.io import count_rows
+    from cxml.scoring import analyze_comments_file
+
+    config = DataConfig(columns=_columns(column), encoding=encoding)
+    started = time.perf_counter()
+    with output.rows(f"scoring {file.name}", count_rows(file)) as advance:
+        result = analyze_comments_file(
+            file,
+            out,
+            model=model,
+            config=config,
+            rejects=rejects,
+            chunksize=chunksize,
+            on_rows=advance,
+        )
+    seconds = time.perf_counter() - started
+    output.note(f"data: {result.data.describe()}")
+    where = f"; {result.data.rejected:,} rejects in {result.rejects}" if result.rejects else ""
+    output.result(
+        f"scored {result.rows:,} comments with {', '.join(result.models)} in {seconds:.1f}s "
+        f"-> {result.output}{where}"
+    )
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered models, versions and aliases in the current MLflow store."""
+    from cxml.tracking import list_models, tracking_uri
+
+    rows = list_models()
+    if not rows:
+        output.result(f"no registered models in {tracking_uri()}")
+        return
+    for mv in rows:
+        aliases = ", ".join(mv.aliases) or "-"
+        output.result(f"{mv.name}\tv{mv.version}\t{aliases}\trun {mv.run_id}")
+
+
+@app.command("promote")
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model, e.g. cxml-sentiment.")],
+    version: Annotated[
+        str | None, typer.Option(help="Version to promote (default: the challenger).")
+    ] = None,
+) -> None:
+    """Make a version (by default the challenger) the champion that scoring uses."""
+    from cxml.tracking import promote as run
+
+    mv = run(name, version)
+    output.result(f"{mv.name} v{mv.version} is now champion")
+
+
+@app.command("demo")
+def demo(
+    rows: Annotated[int, typer.Option(min=500, help="Comments to generate for training.")] = 4000,
+) -> None:
+    """Generate data, train and register a model, score a file: all in the current folder."""
+    from cxml.demo import run_demo
+
+    run_demo(Path.cwd(), rows=rows)
+
+
+def main() -> None:
+    """Entry point of the ``cxml`` console script: maps errors to exit codes."""
+    try:
+        app(standalone_mode=False)
+    except CxmlError as exc:
+        output.error(str(exc))
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        output.error("aborted")
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except SystemExit:
+        raise
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if output.verbose:
+            output.err.print_exception()
+        output.error(f"unexpected failure: {type(exc).__name__}: {exc} (run with -v for details)")
+        raise SystemExit(1) from None

@@ -1,0 +1,39 @@
+"""Exceptions that cxml raises on purpose, and the exit code each one maps to.
+
+Exit codes of the ``cxml`` command:
+
+* ``0``: success;
+* ``1``: an unexpected failure (a bug, a crashed dependency);
+* ``2``: bad input the user can fix: a config, a data file, a model URI or a command option;
+* ``3``: not enough data to train (too few rows or examples of a label).
+"""
+
+from __future__ import annotations
+
+__all__ = ["BadInputError", "ConfigError", "CxmlError", "DataError", "InsufficientDataError"]
+
+
+class CxmlError(Exception):
+    """Base class of every error cxml raises on purpose."""
+
+    exit_code = 1
+
+
+class BadInputError(CxmlError):
+    """Input the user can fix: the message says what and where."""
+
+    exit_code = 2
+
+
+class ConfigError(BadInputError):
+    """A config file or ``--set`` override that does not validate."""
+
+
+class DataError(BadInputError):
+    """A data file that cannot be read at all (rows that cannot be read go to rejects instead)."""
+
+
+class InsufficientDataError(CxmlError):
+    """Too little data, or too few examples of a label, to train a model."""
+
+    exit_code = 3

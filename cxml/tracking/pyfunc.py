@@ -1,0 +1,65 @@
+"""The one scoring interface: every cxml model is an MLflow pyfunc built on :class:`CxmlModel`.
+
+Contract (relied on by batch scoring, the HTTP service, Spark and the Python API): ``predict``
+takes a :class:`pandas.DataFrame` with the task's input columns (``text`` and optional ``lang``
+for comments) and returns a DataFrame with one row per input row, in order, holding the task's
+output columns (:data:`OUTPUT_COLUMNS`) followed by ``model_name`` and ``model_version``.
+
+Models are logged "from code" (:mod:`cxml.tracking.model_code`), so nothing is pickled but the
+fitted estimator itself; the task, name and version travel in the pyfunc's ``model_config``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import joblib
+import pandas as pd
+from mlflow.pyfunc.model import PythonModel
+
+__all__ = ["ESTIMATOR_ARTIFACT", "OUTPUT_COLUMNS", "TASK_MODEL_NAMES", "CxmlModel"]
+
+ESTIMATOR_ARTIFACT = "estimator"
+
+#: Registered model name of each task.
+TASK_MODEL_NAMES = {"sentiment": "cxml-sentiment", "themes": "cxml-themes", "csat": "cxml-csat"}
+
+#: Output columns of each task, a public API: change them only on purpose.
+OUTPUT_COLUMNS = {
+    "sentiment": ["sentiment", "sentiment_score"],
+}
+
+
+# MLflow warns at class creation that ``predict`` has no type hints; we validate by signature.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+
+    class CxmlModel(PythonModel):
+        """Pyfunc wrapper of a fitted cxml estimator that has a ``predict_frame`` method.
+
+        The estimator is loaded once in :meth:`load_context`; ``predict`` only infers.
+        """
+
+        def load_context(self, context: Any) -> None:
+            self.bind(
+                joblib.load(context.artifacts[ESTIMATOR_ARTIFACT]), context.model_config or {}
+            )
+
+        def bind(self, estimator: Any, config: dict[str, Any]) -> CxmlModel:
+            """Attach a fitted estimator and the ``task`` / ``model_name`` / ``model_version``."""
+            self.estimator = estimator
+            self.task = str(config.get("task", "unknown"))
+            self.model_name = str(config.get("model_name", TASK_MODEL_NAMES.get(self.task, "cxml")))
+            self.model_version = str(config.get("model_version", "unregistered"))
+            return self
+
+        # No type hints on purpose: MLflow would otherwise try to validate input from them.
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            frame = (
+                model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+            )
+            out = self.estimator.predict_frame(frame)
+            out["model_name"] = self.model_name
+            out["model_version"] = self.model_version
+            return out

@@ -1,0 +1,137 @@
+"""A training run: one MLflow run with the config, data fingerprint, code and package versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.data.pandas_dataset
+import pandas as pd
+import yaml
+from pydantic import BaseModel
+
+from cxml.tracking.store import configure
+
+__all__ = ["data_fingerprint", "git_commit", "log_fingerprint", "package_versions", "training_run"]
+
+_PACKAGES = (
+    "cxml",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "mlflow",
+    "torch",
+    "transformers",
+    "datasets",
+    "spacy",
+    "pydantic",
+)
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """Commit of the cxml source checkout (with ``-dirty`` for uncommitted changes), if any."""
+    where = path or Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("-dirty" if dirty else "")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a model depends on."""
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def data_fingerprint(frame: pd.DataFrame, *, label: str | None = None) -> dict[str, Any]:
+    """Content hash, row count and label counts of the training data.
+
+    The hash covers the values of every column except the row number, in order, so the same file
+    gives the same fingerprint and any edit changes it.
+    """
+    content = frame.drop(columns=["_row"], errors="ignore")
+    digest = hashlib.sha256()
+    for column in sorted(content.columns):
+        digest.update(column.encode())
+        values = content[column].map(lambda v: json.dumps(v, default=str, ensure_ascii=False))
+        digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+    result: dict[str, Any] = {"sha256": digest.hexdigest(), "rows": len(frame)}
+    if label is not None and label in frame:
+        counts = frame[label].map(str).value_counts().sort_index()
+        result["label_counts"] = {str(k): int(v) for k, v in counts.items()}
+    return result
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        for key, child in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), child, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+@contextmanager
+def training_run(
+    config: BaseModel, *, task: str, experiment: str, run_name: str | None = None
+) -> Iterator[mlflow.ActiveRun]:
+    """Start an MLflow run that logs ``config`` in full, the code commit and package versions.
+
+    The config goes in twice: as ``config.yaml`` (exactly what to re-run) and flattened into
+    params (searchable in the UI).
+    """
+    configure()
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=run_name) as run:
+        dumped = config.model_dump(mode="json")
+        mlflow.log_text(yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True), "config.yaml")
+        params = {
+            k: json.dumps(v) if isinstance(v, list | dict) else v
+            for k, v in _flatten("", dumped, {}).items()
+        }
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        versions = package_versions()
+        mlflow.log_dict(versions, "environment/packages.json")
+        mlflow.set_tags(
+            {
+                "cxml.task": task,
+                "cxml.version": versions.get("cxml", "unknown"),
+                "mlflow.source.git.commit": git_commit() or "unknown",
+            }
+        )
+        yield run
+
+
+def log_fingerprint(frame: pd.DataFrame, *, label: str | None, name: str, source: str) -> None:
+    """Log :func:`data_fingerprint` of ``frame`` as params and as an MLflow dataset input."""
+    fp = data_fingerprint(frame, label=label)
+    mlflow.log_params({f"data.{name}.sha256": fp["sha256"], f"data.{name}.rows": fp["rows"]})
+    mlflow.log_dict(fp, f"data/{name}_fingerprint.json")
+    columns = [c for c in ("text", "lang", label) if c and c in frame]
+    dataset = mlflow.data.pandas_dataset.from_pandas(
+        frame[columns].reset_index(drop=True), source=source, name=name, targets=label
+    )
+    mlflow.log_input(dataset, context=name)

@@ -1,0 +1,76 @@
+"""Configs: YAML + overrides, and errors that name the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cxml.comments.backends import backends
+from cxml.config import SentimentConfig, apply_overrides, load_config
+from cxml.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _resolved(config: SentimentConfig) -> dict:
+    dumped = config.model_dump(mode="json")
+    entry = backends.get(config.model.backend)
+    dumped["model"]["params"] = entry.validate(config.model.params).model_dump(mode="json")
+    return dumped
+
+
+def test_shipped_config_equals_the_built_in_defaults() -> None:
+    shipped = load_config(SentimentConfig, REPO / "configs" / "sentiment.yaml")
+    assert _resolved(shipped) == _resolved(SentimentConfig())
+
+
+def test_overrides_are_typed_and_nested() -> None:
+    config = load_config(
+        SentimentConfig, None, ["split.seed=7", "model.params.C=0.5", "data.columns.text=Remarks"]
+    )
+    assert config.split.seed == 7
+    assert config.model.params == {"C": 0.5}
+    assert config.data.columns == {"text": "Remarks"}
+
+
+def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"split": {"sead": 3}}))
+    with pytest.raises(ConfigError, match=r"(?s)c\.yaml.*split\.sead: unknown key"):
+        load_config(SentimentConfig, path)
+
+
+def test_out_of_range_and_wrong_type(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(SentimentConfig, None, ["split.validation_fraction=1.5", "split.folds=many"])
+    message = str(info.value)
+    assert "2 problem(s)" in message
+    assert "split.validation_fraction: Input should be less than 1" in message
+    assert "split.folds" in message and "'many'" in message
+
+
+def test_unknown_backend_and_backend_param() -> None:
+    with pytest.raises(ConfigError, match=r"Unknown backends 'cxml\.nope\.v1'\. Known backends:"):
+        load_config(SentimentConfig, None, ["model.backend=cxml.nope.v1"])
+    with pytest.raises(ConfigError, match=r"'cxml.tfidf_linear.v1'.*Cee: Extra inputs"):
+        load_config(SentimentConfig, None, ["model.params.Cee=1"])
+
+
+def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text("split: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(SentimentConfig, tmp_path / "b.yaml")
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(SentimentConfig, tmp_path / "none.yaml")
+    (tmp_path / "l.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(SentimentConfig, tmp_path / "l.yaml")
+
+
+def test_bad_override_syntax() -> None:
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        apply_overrides({}, ["split.seed"])
+    with pytest.raises(ConfigError, match="is a value, not a section"):
+        apply_overrides({"split": 3}, ["split.seed=1"])

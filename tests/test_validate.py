@@ -1,0 +1,153 @@
+"""Row validation against the data contracts: every bad row named, no good row lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxml.config import DataConfig
+from cxml.data import COMMENTS, TICKETS, TableReader, read_valid, write_table
+from cxml.errors import ConfigError, DataError
+
+
+def _read(frame: pd.DataFrame, name: str = "in.csv", **kwargs: object):
+    path = write_table(frame, name)
+    return read_valid(path, COMMENTS, **kwargs)  # type: ignore[arg-type]
+
+
+def test_good_rows_pass_and_bad_rows_are_rejected_with_row_field_and_reason() -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["1", "2", "3", "4", "1", "6", "7"],
+            "text": ["Great", "", "Fast delivery", "   ", "dup", "환불이 빨라요", "ok"],
+            "sentiment": ["positive", "negative", "happy", "neutral", "positive", "positive", None],
+            "created_at": ["2026-01-02", "2026-01-03", "yesterday", "2026-01-04", "", "", ""],
+        }
+    )
+    good, summary, rejects = _read(frame)
+    assert good["id"].tolist() == ["1", "6", "7"]
+    assert good["lang"].tolist() == ["en", "ko", "en"]
+    assert summary.rows == 7 and summary.good == 3 and summary.rejected == 4
+    assert rejects is not None and rejects.name == "in.rejects.csv"
+    table = pd.read_csv(rejects)
+    by_row = dict(zip(table["_row"], table["_reason"], strict=True))
+    assert by_row[2] == "text: empty text"
+    assert "sentiment: 'happy' is not one of negative, neutral, positive" in by_row[3]
+    assert "created_at: not a date/time (got 'yesterday'" in by_row[3]
+    assert by_row[4] == "text: empty text"
+    assert by_row[5] == "id: duplicate id, first seen on row 1"
+    assert '"text": "dup"' in table.loc[table["_row"] == 5, "_raw"].item()
+
+
+def test_required_label_missing_is_rejected_not_dropped() -> None:
+    frame = pd.DataFrame({"text": ["a", "b"], "sentiment": ["positive", np.nan]})
+    good, _, rejects = _read(frame, require=["sentiment"])
+    assert good["text"].tolist() == ["a"]
+    assert pd.read_csv(rejects)["_reason"].tolist() == ["sentiment: missing value"]
+
+
+def test_ids_are_generated_from_row_numbers_when_absent() -> None:
+    good, _, _ = _read(pd.DataFrame({"text": ["a", "b"]}))
+    assert good["id"].tolist() == ["row-1", "row-2"]
+
+
+def test_column_mapping_and_missing_mapped_column() -> None:
+    frame = pd.DataFrame({"Ticket": ["1"], "Customer Remarks": ["Slow app"]})
+    config = DataConfig(columns={"id": "Ticket", "text": "Customer Remarks"})
+    good, _, _ = _read(frame, config=config)
+    assert good[["id", "text"]].values.tolist() == [["1", "Slow app"]]
+    wrong = DataConfig(columns={"text": "Remarks"})
+    with pytest.raises(
+        DataError, match=r"in\.csv: data\.columns maps 'text' to the column 'Remarks'"
+    ):
+        _read(frame, config=wrong)
+
+
+def test_required_field_without_column_names_the_file_and_field() -> None:
+    with pytest.raises(DataError, match=r"no column for required field\(s\) \['text'\]"):
+        _read(pd.DataFrame({"body": ["x"]}))
+
+
+def test_unknown_mapped_field_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown field"):
+        TableReader("x.csv", COMMENTS, config=DataConfig(columns={"txt": "Remarks"}))
+
+
+def test_huge_text_is_truncated_and_counted_not_lost() -> None:
+    huge = "slow delivery " * 80_000  # about 1 MB
+    good, summary, rejects = _read(pd.DataFrame({"text": [huge, "fine"]}), name="h.jsonl")
+    assert len(good) == 2 and rejects is None
+    assert len(good["text"][0]) == 20_000
+    assert summary.truncated == 1
+
+
+def test_nan_and_numbers_in_text_fields(tmp_path: Path) -> None:
+    path = tmp_path / "n.jsonl"
+    path.write_text('{"id": 7, "text": 42}\n{"id": 8, "text": null}\n{"id": 9, "text": "NaN"}\n')
+    good, summary, _ = read_valid(path, COMMENTS)
+    assert good["id"].tolist() == ["7", "9"]
+    assert good["text"].tolist() == ["42", "NaN"]
+    assert summary.reasons["text"] == 1
+
+
+def test_languages_mixed_detected_aliased_or_rejected() -> None:
+    frame = pd.DataFrame(
+        {
+            "text": ["Delivery was late", "배송이 늦었어요", "앱 login 오류", "Bonjour", "Hi"],
+            "lang": [None, None, "KOR", "fr", "English"],
+        }
+    )
+    good, _, rejects = _read(frame)
+    assert good["lang"].tolist() == ["en", "ko", "ko", "en"]
+    assert "unsupported language 'fr'" in pd.read_csv(rejects)["_reason"][0]
+
+
+def test_labels_and_label_maps_parse_from_csv_strings() -> None:
+    frame = pd.DataFrame(
+        {
+            "text": ["a", "b", "c", "d"],
+            "themes": ['["delivery", "price_value"]', "delivery;billing_payment", None, "[bad"],
+            "theme_sentiment": ['{"delivery": "Negative"}', "", None, '{"x": "great"}'],
+        }
+    )
+    good, _, rejects = _read(frame)
+    assert good["themes"][0] == ["delivery", "price_value"]
+    assert good["themes"][1] == ["billing_payment", "delivery"]
+    assert good["theme_sentiment"][0] == {"delivery": "negative"}
+    reason = pd.read_csv(rejects)["_reason"][0]
+    assert "themes: not a JSON list" in reason and "theme_sentiment: polarities" in reason
+
+
+def test_ticket_numbers_and_dates(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2", "t3", "t4"],
+            "created_at": ["2026-03-01T10:00:00Z", "2026-03-01 11:00", "", "2026-03-01"],
+            "replies": ["2", "two", "1", "1.5"],
+            "rating": ["5", "4", "3", "9"],
+        }
+    )
+    good, _, rejects = read_valid(write_table(frame, "t.csv"), TICKETS)
+    assert good["ticket_id"].tolist() == ["t1"]
+    reasons = pd.read_csv(rejects).set_index("_row")["_reason"]
+    assert "replies: not a number (got 'two')" in reasons[2]
+    assert "created_at: missing value" in reasons[3]
+    assert "replies: not a whole number" in reasons[4] and "rating: outside 1..5" in reasons[4]
+
+
+def test_duplicates_are_found_across_chunks() -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "c", "a"], "text": ["1", "2", "3", "4"]})
+    reader = TableReader(write_table(frame, "d.csv"), COMMENTS, chunksize=2)
+    rejected = pd.concat([r for _, r in reader])
+    assert rejected["_row"].tolist() == [4]
+    assert reader.summary.describe() == "4 rows: 3 good, 1 rejected (id: 1)"
+
+
+def test_rejects_file_of_an_earlier_run_is_replaced() -> None:
+    _read(pd.DataFrame({"text": ["", "ok"]}))
+    assert Path("in.rejects.csv").exists()
+    _read(pd.DataFrame({"text": ["fine", "ok"]}))
+    assert not Path("in.rejects.csv").exists()

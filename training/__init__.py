@@ -1,0 +1,1 @@
+"""Training pipelines: config -> data -> fit -> evaluate -> log -> register."""

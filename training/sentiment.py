@@ -1,0 +1,177 @@
+"""``cxml train sentiment``: read -> validate -> split -> fit -> evaluate -> log -> register."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+
+from cxml.comments import SentimentClassifier
+from cxml.config import SentimentConfig
+from cxml.data import COMMENTS, ReadSummary, read_valid
+from cxml.errors import BadInputError, InsufficientDataError
+from cxml.tracking import log_fingerprint, log_model, register, training_run
+from cxml.tracking.registry import RegisteredVersion
+from training.evaluation import (
+    classification_metrics,
+    confusion_figure,
+    per_label_table,
+    reliability_figure,
+)
+
+__all__ = ["SENTIMENT_EXAMPLE", "TrainResult", "labels_from_rating", "train_sentiment"]
+
+#: Input example stored with every sentiment model: written for cxml, never a customer's text.
+SENTIMENT_EXAMPLE = pd.DataFrame(
+    {
+        "text": [
+            "The parcel came a day early and the driver was friendly.",
+            "주문한 지 일주일이 지났는데 아직도 배송 조회가 안 돼요.",
+        ],
+        "lang": ["en", "ko"],
+    }
+)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_id: str
+    model_uri: str
+    metrics: dict[str, float]
+    data: ReadSummary
+    rejects: Path | None
+    registered: RegisteredVersion | None = None
+    per_label: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def labels_from_rating(rating: pd.Series) -> pd.Series:
+    """1-2 -> negative, 3 -> neutral, 4-5 -> positive (missing stays missing)."""
+    values = pd.to_numeric(rating, errors="coerce").to_numpy(dtype=float)
+    labels = np.select(
+        [values <= 2, values == 3, values >= 4], ["negative", "neutral", "positive"], ""
+    ).astype(object)
+    labels[labels == ""] = np.nan
+    return pd.Series(labels, index=rating.index, dtype=object)
+
+
+def _check_counts(labels: pd.Series, min_examples: int) -> None:
+    counts = labels.value_counts()
+    if len(counts) < 2:
+        raise InsufficientDataError(
+            f"Sentiment training needs at least two labels; the data has only {counts.to_dict()}"
+        )
+    scarce = counts[counts < min_examples]
+    if len(scarce):
+        detail = ", ".join(f"{k!r}: {v}" for k, v in scarce.items())
+        raise InsufficientDataError(
+            f"Too few examples to learn {detail} (labels.min_examples = {min_examples}). "
+            "Add labelled comments, merge the label into another, or lower labels.min_examples."
+        )
+
+
+def train_sentiment(
+    config: SentimentConfig,
+    *,
+    data: str | Path | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> TrainResult:
+    """Train, evaluate, log and (by default) register a sentiment model.
+
+    Parameters
+    ----------
+    config : SentimentConfig
+        The pipeline's config.
+    data : str or Path, default=None
+        Training file; overrides ``config.data.path``.
+    on_step : callable, default=no-op
+        Called with a short description as each step starts (the CLI shows it).
+    """
+    path = Path(data) if data is not None else config.data.path
+    if path is None:
+        raise BadInputError("No training data: pass --data FILE or set data.path in the config")
+    on_step("reading and validating data")
+    require = ["rating"] if config.labels.from_rating else ["sentiment"]
+    frame, summary, rejects = read_valid(path, COMMENTS, config=config.data, require=require)
+    if config.labels.from_rating:
+        frame["sentiment"] = labels_from_rating(frame["rating"])
+    labels = frame["sentiment"].astype(str)
+    _check_counts(labels, config.labels.min_examples)
+    estimator = SentimentClassifier(
+        backend=config.model.backend, params=config.model.params, random_state=config.split.seed
+    )
+    texts = frame["text"].to_numpy(dtype=object)
+    with training_run(config, task="sentiment", experiment=config.tracking.experiment) as run:
+        log_fingerprint(frame, label="sentiment", name="train", source=str(path))
+        mlflow.log_metrics({"data.rows_read": summary.rows, "data.rows_rejected": summary.rejected})
+        if rejects is not None:
+            mlflow.log_artifact(str(rejects), "data")
+        started = time.perf_counter()
+        if config.split.strategy == "holdout":
+            on_step("fitting on the training split")
+            x_tr, x_va, y_tr, y_va = train_test_split(
+                texts,
+                labels.to_numpy(dtype=object),
+                test_size=config.split.validation_fraction,
+                stratify=labels,
+                random_state=config.split.seed,
+            )
+            estimator.fit(x_tr, y_tr)
+            fit_seconds = time.perf_counter() - started
+            on_step("evaluating on the validation split")
+            scored = time.perf_counter()
+            proba = estimator.predict_proba(x_va)
+            predict_seconds = time.perf_counter() - scored
+        else:
+            on_step(f"{config.split.folds}-fold cross-validation")
+            y_va = labels.to_numpy(dtype=object)
+            folds = StratifiedKFold(
+                config.split.folds, shuffle=True, random_state=config.split.seed
+            )
+            proba = cross_val_predict(
+                clone(estimator), texts, y_va, cv=folds, method="predict_proba"
+            )
+            on_step("fitting on all data")
+            refit = time.perf_counter()
+            estimator.fit(texts, y_va)
+            fit_seconds = time.perf_counter() - refit
+            predict_seconds = float("nan")
+        classes = estimator.classes_
+        metrics = {f"val_{k}": v for k, v in classification_metrics(y_va, proba, classes).items()}
+        metrics["train_seconds"] = fit_seconds
+        if np.isfinite(predict_seconds):
+            metrics["predict_rows_per_second"] = len(y_va) / max(predict_seconds, 1e-9)
+        y_pred = classes[proba.argmax(axis=1)]
+        table = per_label_table(y_va, y_pred, list(classes))
+        for label, f1 in zip(table["label"], table["f1"], strict=True):
+            metrics[f"val_f1_{label}"] = float(f1)
+        mlflow.log_metrics(metrics)
+        mlflow.log_table(table, "evaluation/per_label.json")
+        mlflow.log_figure(confusion_figure(y_va, y_pred, list(classes)), "evaluation/confusion.png")
+        mlflow.log_figure(reliability_figure(y_va, proba, classes), "evaluation/calibration.png")
+        on_step("logging the model")
+        model_uri = log_model(
+            estimator, task="sentiment", input_example=SENTIMENT_EXAMPLE, optional_inputs=("lang",)
+        )
+        run_id = run.info.run_id
+    registered = None
+    if config.registry.enabled:
+        on_step(f"registering {config.registry.name}")
+        registered = register(model_uri, config.registry.name, alias=config.registry.alias)
+    return TrainResult(
+        run_id=run_id,
+        model_uri=model_uri,
+        metrics=metrics,
+        data=summary,
+        rejects=rejects,
+        registered=registered,
+        per_label=table,
+    )
