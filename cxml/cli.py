@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from cxml import __version__
 from cxml.config import DataConfig, SentimentConfig, load_config
@@ -201,9 +202,11 @@ def models_list() -> None:
     if not rows:
         output.result(f"no registered models in {tracking_uri()}")
         return
+    table = Table("model", "version", "aliases", "run", box=None)
     for mv in rows:
-        aliases = ", ".join(mv.aliases) or "-"
-        output.result(f"{mv.name}\tv{mv.version}\t{aliases}\trun {mv.run_id}")
+        table.add_row(mv.name, mv.version, ", ".join(mv.aliases) or "-", mv.run_id or "-")
+    if not output.quiet:
+        output.out.print(table)
 
 
 @app.command("promote")
@@ -231,25 +234,16 @@ def demo(
 
 
 def main() -> None:
-    """Entry point of the ``cxml`` console script: maps errors to exit codes."""
+    """Entry point of the ``cxml`` console script: maps errors to exit codes.
+
+    Typer itself handles usage errors (exit 2), ``--help`` and ``--version``.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except CxmlError as exc:
         output.error(str(exc))
         raise SystemExit(exc.exit_code) from None
-    except typer.Abort:
-        output.error("aborted")
-        raise SystemExit(130) from None
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except SystemExit:
-        raise
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
         if output.verbose:
             output.err.print_exception()
         output.error(f"unexpected failure: {type(exc).__name__}: {exc} (run with -v for details)")

@@ -81,11 +81,13 @@ class SentimentClassifier(ClassifierMixin, TextEstimatorMixin):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns ordered by ``classes_``."""
         check_is_fitted(self)
-        return np.asarray(self.backend_.predict_proba(as_texts(X)), dtype=float)
+        proba = np.asarray(self.backend_.predict_proba(as_texts(X)), dtype=np.float64)
+        return proba / proba.sum(axis=1, keepdims=True)  # float32 backends drift from 1
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable label per text, shape (n_samples,)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def sentiment_score(self, proba: np.ndarray) -> np.ndarray:
         """``P(positive) - P(negative)`` per row: -1 certainly negative, +1 certainly positive."""

@@ -11,7 +11,6 @@ fitted estimator itself; the task, name and version travel in the pyfunc's ``mod
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import joblib
@@ -31,35 +30,27 @@ OUTPUT_COLUMNS = {
 }
 
 
-# MLflow warns at class creation that ``predict`` has no type hints; we validate by signature.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
+class CxmlModel(PythonModel):
+    """Pyfunc wrapper of a fitted cxml estimator that has a ``predict_frame`` method.
 
-    class CxmlModel(PythonModel):
-        """Pyfunc wrapper of a fitted cxml estimator that has a ``predict_frame`` method.
+    The estimator is loaded once in :meth:`load_context`; ``predict`` only infers.
+    """
 
-        The estimator is loaded once in :meth:`load_context`; ``predict`` only infers.
-        """
+    def load_context(self, context: Any) -> None:
+        self.bind(joblib.load(context.artifacts[ESTIMATOR_ARTIFACT]), context.model_config or {})
 
-        def load_context(self, context: Any) -> None:
-            self.bind(
-                joblib.load(context.artifacts[ESTIMATOR_ARTIFACT]), context.model_config or {}
-            )
+    def bind(self, estimator: Any, config: dict[str, Any]) -> CxmlModel:
+        """Attach a fitted estimator and the ``task`` / ``model_name`` / ``model_version``."""
+        self.estimator = estimator
+        self.task = str(config.get("task", "unknown"))
+        self.model_name = str(config.get("model_name", TASK_MODEL_NAMES.get(self.task, "cxml")))
+        self.model_version = str(config.get("model_version", "unregistered"))
+        return self
 
-        def bind(self, estimator: Any, config: dict[str, Any]) -> CxmlModel:
-            """Attach a fitted estimator and the ``task`` / ``model_name`` / ``model_version``."""
-            self.estimator = estimator
-            self.task = str(config.get("task", "unknown"))
-            self.model_name = str(config.get("model_name", TASK_MODEL_NAMES.get(self.task, "cxml")))
-            self.model_version = str(config.get("model_version", "unregistered"))
-            return self
-
-        # No type hints on purpose: MLflow would otherwise try to validate input from them.
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-            frame = (
-                model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-            )
-            out = self.estimator.predict_frame(frame)
-            out["model_name"] = self.model_name
-            out["model_version"] = self.model_version
-            return out
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        out = self.estimator.predict_frame(model_input)
+        out["model_name"] = self.model_name
+        out["model_version"] = self.model_version
+        return out
