@@ -149,7 +149,7 @@ def record(task: str, figures: dict[str, float]) -> None:
             "| key | value | target | plain baseline |",
             "| --- | ---: | ---: | --- |",
         ]
-        for key, value in entry["figures"].items():
+        for key, value in sorted(entry["figures"].items()):
             target, baseline = refs.get(key, (None, ""))
             mark = "" if target is None else (" (met)" if value >= target else " (not met)")
             shown = "" if target is None else f">= {target}{mark}"
