@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from cxml import __version__
-from cxml.config import DataConfig, SentimentConfig, load_config
+from cxml.config import DataConfig, SentimentConfig, ThemesConfig, load_config
 from cxml.console import output
 from cxml.errors import BadInputError, CxmlError
 
@@ -156,19 +156,56 @@ def train_sentiment(
     )
 
 
+@train_app.command("themes")
+def train_themes(
+    config: ConfigOpt = None,
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="Training file.")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train the theme and theme-sentiment models; register them as cxml-themes (challenger)."""
+    from training.themes import train_themes as run
+
+    cfg = load_config(ThemesConfig, config, set_ or [])
+    started = time.perf_counter()
+    with output.steps("training themes") as step:
+        result = run(cfg, data=data, on_step=step)
+    output.note(f"data: {result.data.describe()}")
+    if result.rejects:
+        output.note(f"rejected rows: {result.rejects}")
+    m = result.metrics
+    reg = result.registered
+    where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
+    sentiment = (
+        f", theme sentiment accuracy {m['val_theme_sentiment_accuracy']:.3f}"
+        if "val_theme_sentiment_accuracy" in m
+        else ""
+    )
+    output.result(
+        f"themes: val micro-F1 {m['val_theme_micro_f1']:.3f}, macro-F1 "
+        f"{m['val_theme_macro_f1']:.3f}{sentiment} in {time.perf_counter() - started:.0f}s; "
+        f"run {result.run_id}; {where}"
+    )
+
+
 @analyze_app.command("comments")
 def analyze_comments(
     file: Annotated[Path, typer.Argument(help="Comments file (CSV, JSON Lines, Parquet, Excel).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file; format by extension.")],
     model: Annotated[
-        str, typer.Option("--model", "-m", help="models:/NAME@ALIAS, a run URI or a folder.")
-    ] = "models:/cxml-sentiment@champion",
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="models:/NAME@ALIAS, a run URI or a folder (repeatable; default: the "
+            "champions of cxml-sentiment and cxml-themes that are registered).",
+        ),
+    ] = None,
     column: ColumnOpt = None,
     encoding: Annotated[str | None, typer.Option(help="Input encoding (detected).")] = None,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
     chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
 ) -> None:
-    """Add sentiment (and, when registered, themes) to every comment of a file."""
+    """Add sentiment, themes and theme-level sentiment to every comment of a file."""
     from cxml.data.io import count_rows
     from cxml.scoring import analyze_comments_file
 
@@ -178,7 +215,7 @@ def analyze_comments(
         result = analyze_comments_file(
             file,
             out,
-            model=model,
+            models=model,
             config=config,
             rejects=rejects,
             chunksize=chunksize,

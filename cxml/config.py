@@ -22,6 +22,9 @@ __all__ = [
     "RegistryConfig",
     "SentimentConfig",
     "SplitConfig",
+    "ThemeModelConfig",
+    "ThemeSentimentModelConfig",
+    "ThemesConfig",
     "TrackingConfig",
     "apply_overrides",
     "load_config",
@@ -75,6 +78,26 @@ class ModelConfig(StrictModel):
         return self
 
 
+class ThemeModelConfig(ModelConfig):
+    """The theme classifier's backend and its decision threshold."""
+
+    threshold: float | Literal["tuned"] = Field(
+        default="tuned", description="'tuned' (per theme, on held-out folds) or a probability"
+    )
+
+    @model_validator(mode="after")
+    def _check_threshold(self) -> ThemeModelConfig:
+        if isinstance(self.threshold, float) and not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be 'tuned' or in (0, 1), got {self.threshold}")
+        return self
+
+
+class ThemeSentimentModelConfig(ModelConfig):
+    """The theme-level sentiment model; trained when the data has ``theme_sentiment`` labels."""
+
+    enabled: bool = True
+
+
 class RegistryConfig(StrictModel):
     """Where a trained model is registered in MLflow."""
 
@@ -89,14 +112,19 @@ class TrackingConfig(StrictModel):
     experiment: str = "cxml-sentiment"
 
 
-class LabelsConfig(StrictModel):
+class ThemeLabelsConfig(StrictModel):
+    """Which labels are trainable."""
+
+    min_examples: int = Field(default=10, ge=1, description="fewest examples a label needs")
+
+
+class LabelsConfig(ThemeLabelsConfig):
     """How sentiment labels are read and which are trainable."""
 
     from_rating: bool = Field(
         default=False,
         description="derive labels from a 1-5 rating (1-2 negative, 3 neutral, 4-5 positive)",
     )
-    min_examples: int = Field(default=10, ge=1, description="fewest examples a label needs")
 
 
 class SentimentConfig(StrictModel):
@@ -109,6 +137,21 @@ class SentimentConfig(StrictModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+
+class ThemesConfig(StrictModel):
+    """``cxml train themes``: multi-label themes and theme-level sentiment."""
+
+    task: Literal["themes"] = "themes"
+    data: DataConfig = Field(default_factory=DataConfig)
+    labels: ThemeLabelsConfig = Field(default_factory=ThemeLabelsConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    model: ThemeModelConfig = Field(default_factory=ThemeModelConfig)
+    theme_sentiment: ThemeSentimentModelConfig = Field(default_factory=ThemeSentimentModelConfig)
+    registry: RegistryConfig = Field(default_factory=lambda: RegistryConfig(name="cxml-themes"))
+    tracking: TrackingConfig = Field(
+        default_factory=lambda: TrackingConfig(experiment="cxml-themes")
+    )
 
 
 C = TypeVar("C", bound=StrictModel)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from cxml.config import DataConfig, SentimentConfig
+from cxml.config import DataConfig, SentimentConfig, ThemesConfig
 from cxml.console import output
 from cxml.data import write_table
 from cxml.data.synth import make_comments
@@ -15,7 +15,8 @@ __all__ = ["run_demo"]
 
 
 def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path]:
-    """Generate comments, train and register ``cxml-sentiment``, score new comments.
+    """Generate comments, train and register ``cxml-sentiment`` and ``cxml-themes``, score new
+    comments with both.
 
     Everything is written under ``folder``: data and outputs in ``folder/cxml-demo/``, the MLflow
     store in ``folder/mlflow.db`` and ``folder/mlruns/`` (unless ``MLFLOW_TRACKING_URI`` is set).
@@ -23,6 +24,7 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
     """
     from cxml.scoring import analyze_comments_file
     from training.sentiment import train_sentiment
+    from training.themes import train_themes
 
     started = time.perf_counter()
     work = folder / "cxml-demo"
@@ -35,22 +37,28 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
         new_path = write_table(new, work / "new_comments.csv")
         config = SentimentConfig(data=DataConfig(rejects=work / "train.rejects.csv"))
         result = train_sentiment(config, data=train_path, on_step=step)
-        step("scoring new comments with the champion")
-        scored = analyze_comments_file(
-            new_path, work / "new_comments.scored.csv", model="models:/cxml-sentiment@champion"
-        )
+        themes_config = ThemesConfig(data=DataConfig(rejects=work / "train.rejects.csv"))
+        themes = train_themes(themes_config, data=train_path, on_step=step)
+        step("scoring new comments with the champions")
+        scored = analyze_comments_file(new_path, work / "new_comments.scored.csv")
     reg = result.registered
+    reg_themes = themes.registered
     lines = [
         f"[bold]cxml demo[/] finished in {time.perf_counter() - started:.0f}s",
         f"  training data     {train_path} ({result.data.good:,} comments)",
         f"  validation        accuracy {result.metrics['val_accuracy']:.3f}, "
         f"macro-F1 {result.metrics['val_macro_f1']:.3f}",
+        f"  themes            micro-F1 {themes.metrics['val_theme_micro_f1']:.3f}, theme "
+        f"sentiment accuracy {themes.metrics['val_theme_sentiment_accuracy']:.3f}",
         f"  registered        {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "",
+        f"  registered        {reg_themes.name} v{reg_themes.version} {list(reg_themes.aliases)}"
+        if reg_themes
+        else "",
         f"  scored file       {scored.output} ({scored.rows:,} rows)",
         f"  MLflow store      {tracking_uri()}",
         "  open the MLflow UI: mlflow ui --backend-store-uri sqlite:///mlflow.db "
         "(then http://127.0.0.1:5000)",
     ]
     output.note("\n".join(line for line in lines if line))
-    output.result(f"demo outputs in {work}; model {reg.name if reg else '(unregistered)'}")
+    output.result(f"demo outputs in {work}; models {', '.join(scored.models)}")
     return {"train": train_path, "new": new_path, "scored": scored.output}

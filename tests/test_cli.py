@@ -164,6 +164,9 @@ def test_demo_runs_in_the_current_folder_only(tmp_path: Path) -> None:
     assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cxml-demo", "mlflow.db", "mlruns"]
     scored = pd.read_csv(tmp_path / "cxml-demo" / "new_comments.scored.csv")
-    assert len(scored) >= 200 and scored["model_version"].eq(1).all()
+    assert len(scored) >= 200 and scored["model_version"].eq("1+1").all()
+    assert scored["model_name"].eq("cxml-sentiment+cxml-themes").all()
+    assert {"sentiment", "themes", "theme_scores", "theme_sentiment"} <= set(scored.columns)
     done = run_cli("models", "list")
     assert "cxml-sentiment  1        challenger, champion" in done.stdout
+    assert "cxml-themes     1        challenger, champion" in done.stdout

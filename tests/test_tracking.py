@@ -111,7 +111,9 @@ def test_too_few_examples_are_refused(tmp_path: Path) -> None:
     frame.loc[frame["sentiment"] == "neutral", "sentiment"] = "positive"
     frame.loc[frame.index[:3], "sentiment"] = "neutral"
     path = write_table(frame, tmp_path / "few.jsonl")
-    with pytest.raises(InsufficientDataError, match=r"Too few examples to learn 'neutral': 3"):
+    with pytest.raises(
+        InsufficientDataError, match=r"Too few examples to learn label 'neutral': 3"
+    ):
         train_sentiment(SentimentConfig(), data=path)
 
 

@@ -69,17 +69,20 @@ def confusion_figure(y_true: Any, y_pred: Any, labels: list[str]) -> Figure:
 
 
 def reliability_figure(
-    y_true: Any, proba: np.ndarray, classes: np.ndarray, *, bins: int = 10
+    hits: np.ndarray, proba: np.ndarray, names: Any, *, bins: int = 10, title: str = "Calibration"
 ) -> Figure:
-    """One-vs-rest reliability curve per class: predicted probability against observed rate."""
-    y_true = np.asarray(y_true, dtype=object)
+    """Reliability curve per column: predicted probability against observed rate.
+
+    ``hits`` is the 0/1 truth with the shape of ``proba`` (one-vs-rest for a multi-class model,
+    the indicator matrix for a multi-label one); ``names`` labels the columns.
+    """
     fig = Figure(figsize=(5, 5))
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     edges = np.linspace(0, 1, bins + 1)
-    for k, label in enumerate(classes):
+    for k, label in enumerate(names):
         p = proba[:, k]
-        hit = (y_true == label).astype(float)
+        hit = np.asarray(hits)[:, k].astype(float)
         which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
         xs, ys = [], []
         for b in range(bins):
@@ -90,7 +93,7 @@ def reliability_figure(
         ax.plot(xs, ys, marker="o", label=str(label))
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed frequency")
-    ax.set_title("Calibration (validation, one-vs-rest)")
-    ax.legend(loc="upper left")
+    ax.set_title(f"{title} (validation)")
+    ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()
     return fig

@@ -26,7 +26,13 @@ from training.evaluation import (
     reliability_figure,
 )
 
-__all__ = ["SENTIMENT_EXAMPLE", "TrainResult", "labels_from_rating", "train_sentiment"]
+__all__ = [
+    "SENTIMENT_EXAMPLE",
+    "TrainResult",
+    "check_counts",
+    "labels_from_rating",
+    "train_sentiment",
+]
 
 #: Input example stored with every sentiment model: written for cxml, never a customer's text.
 SENTIMENT_EXAMPLE = pd.DataFrame(
@@ -63,18 +69,19 @@ def labels_from_rating(rating: pd.Series) -> pd.Series:
     return pd.Series(labels, index=rating.index, dtype=object)
 
 
-def _check_counts(labels: pd.Series, min_examples: int) -> None:
-    counts = labels.value_counts()
-    if len(counts) < 2:
+def check_counts(labels: pd.Series, min_examples: int, *, what: str = "label") -> None:
+    """Refuse to train when there are fewer than two labels or a label has too few examples."""
+    counts = labels.astype(str).value_counts()
+    if what == "label" and len(counts) < 2:
         raise InsufficientDataError(
-            f"Sentiment training needs at least two labels; the data has only {counts.to_dict()}"
+            f"Training needs at least two labels; the data has only {counts.to_dict()}"
         )
     scarce = counts[counts < min_examples]
     if len(scarce):
         detail = ", ".join(f"{k!r}: {v}" for k, v in scarce.items())
         raise InsufficientDataError(
-            f"Too few examples to learn {detail} (labels.min_examples = {min_examples}). "
-            "Add labelled comments, merge the label into another, or lower labels.min_examples."
+            f"Too few examples to learn {what} {detail} (labels.min_examples = {min_examples}). "
+            f"Add labelled comments, merge the {what} into another, or lower labels.min_examples."
         )
 
 
@@ -104,7 +111,7 @@ def train_sentiment(
     if config.labels.from_rating:
         frame["sentiment"] = labels_from_rating(frame["rating"])
     labels = frame["sentiment"].astype(str)
-    _check_counts(labels, config.labels.min_examples)
+    check_counts(labels, config.labels.min_examples)
     estimator = SentimentClassifier(
         backend=config.model.backend, params=config.model.params, random_state=config.split.seed
     )
@@ -156,7 +163,10 @@ def train_sentiment(
         mlflow.log_metrics(metrics)
         mlflow.log_table(table, "evaluation/per_label.json")
         mlflow.log_figure(confusion_figure(y_va, y_pred, list(classes)), "evaluation/confusion.png")
-        mlflow.log_figure(reliability_figure(y_va, proba, classes), "evaluation/calibration.png")
+        mlflow.log_figure(
+            reliability_figure(y_va[:, None] == classes, proba, classes, title="Calibration"),
+            "evaluation/calibration.png",
+        )
         on_step("logging the model")
         model_uri = log_model(
             estimator, task="sentiment", input_example=SENTIMENT_EXAMPLE, optional_inputs=("lang",)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +15,17 @@ from cxml.data.reader import default_rejects_path
 from cxml.errors import BadInputError
 from cxml.tracking.loader import LoadedModel, load_model
 
-__all__ = ["BatchResult", "analyze_comments_file", "score_frame"]
+__all__ = [
+    "COMMENT_MODELS",
+    "BatchResult",
+    "analyze_comments_file",
+    "load_comment_models",
+    "score_frame",
+]
 
 COMMENT_INPUTS = ["text", "lang"]
+#: What ``cxml analyze comments`` uses when no model is named: each one that is registered.
+COMMENT_MODELS = ("models:/cxml-sentiment@champion", "models:/cxml-themes@champion")
 
 
 @dataclass
@@ -52,11 +60,33 @@ def score_frame(frame: pd.DataFrame, models: list[LoadedModel], inputs: list[str
     return result
 
 
+def load_comment_models(uris: Sequence[str] | None = None) -> list[LoadedModel]:
+    """Load the comment models at ``uris``, or every registered one of :data:`COMMENT_MODELS`."""
+    if uris:
+        loaded = [load_model(uri) for uri in uris]
+    else:
+        loaded = []
+        for uri in COMMENT_MODELS:
+            try:
+                loaded.append(load_model(uri))
+            except BadInputError:
+                continue
+        if not loaded:
+            raise BadInputError(
+                "no comment model is registered: train one (cxml train sentiment / themes) "
+                "or name one with --model"
+            )
+    for model in loaded:
+        if model.task not in ("sentiment", "themes"):
+            raise BadInputError(f"{model.uri!r} is a {model.task!r} model, not a comment model")
+    return loaded
+
+
 def analyze_comments_file(
     path: str | Path,
     output: str | Path,
     *,
-    model: str = "cxml-sentiment",
+    models: Sequence[str] | None = None,
     config: DataConfig | None = None,
     rejects: str | Path | None = None,
     chunksize: int = 10_000,
@@ -68,8 +98,9 @@ def analyze_comments_file(
     ----------
     path, output : str or Path
         Input and output files (CSV, JSON Lines, Parquet or Excel; by extension).
-    model : str, default="cxml-sentiment"
-        Any URI :func:`cxml.tracking.load_model` accepts.
+    models : sequence of str, default=None
+        URIs that :func:`cxml.tracking.load_model` accepts; None means the champions of
+        ``cxml-sentiment`` and ``cxml-themes``, whichever are registered.
     config : DataConfig, default=None
         Column mapping, encoding and text limit of the input.
     rejects : str or Path, default=None
@@ -79,9 +110,7 @@ def analyze_comments_file(
     on_rows : callable, default=no-op
         Called with the number of rows done after each chunk (for progress bars).
     """
-    loaded = load_model(model)
-    if loaded.task not in ("sentiment", "themes"):
-        raise BadInputError(f"{model!r} is a {loaded.task!r} model, not a comment model")
+    loaded = load_comment_models(models)
     out_path = Path(output)
     if out_path.resolve() == Path(path).resolve():
         raise BadInputError(f"{output}: the output would overwrite the input")
@@ -92,7 +121,7 @@ def analyze_comments_file(
         for good, rejected in reader:
             sink.write(rejected)
             if len(good):
-                writer.write(score_frame(good, [loaded], COMMENT_INPUTS))
+                writer.write(score_frame(good, loaded, COMMENT_INPUTS))
             on_rows(len(good) + len(rejected))
     except BaseException:
         writer.abort()
@@ -111,5 +140,5 @@ def analyze_comments_file(
         rows=writer.rows,
         rejects=rejects_path,
         data=reader.summary,
-        models=[f"{loaded.name}/{loaded.version}"],
+        models=[f"{m.name}/{m.version}" for m in loaded],
     )

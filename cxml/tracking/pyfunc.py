@@ -27,6 +27,7 @@ TASK_MODEL_NAMES = {"sentiment": "cxml-sentiment", "themes": "cxml-themes", "csa
 #: Output columns of each task, a public API: change them only on purpose.
 OUTPUT_COLUMNS = {
     "sentiment": ["sentiment", "sentiment_score"],
+    "themes": ["themes", "theme_scores", "theme_sentiment"],
 }
 
 

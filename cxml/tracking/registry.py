@@ -15,7 +15,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
-from mlflow.types import ColSpec, Schema
+from mlflow.types import ColSpec, DataType, Schema
+from mlflow.types.schema import Map, Object
 
 from cxml.errors import BadInputError
 from cxml.tracking import model_code
@@ -74,6 +75,7 @@ def log_model(
         ]
     )
     inferred.inputs = inputs
+    inferred.outputs = Schema([_as_map(spec) for spec in inferred.outputs.inputs])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "estimator.joblib"
         joblib.dump(estimator, path)
@@ -88,6 +90,14 @@ def log_model(
             metadata={"cxml_task": task, "cxml_name": name},
         )
     return str(info.model_uri)
+
+
+def _as_map(spec: ColSpec) -> ColSpec:
+    """A dict column (theme -> score) is a map whatever keys the example had, not an object."""
+    if isinstance(spec.type, Object):
+        value_type = spec.type.properties[0].dtype if spec.type.properties else DataType.string
+        return ColSpec(type=Map(value_type), name=spec.name, required=spec.required)
+    return spec
 
 
 def register(model_uri: str, name: str, *, alias: str = CHALLENGER) -> RegisteredVersion:

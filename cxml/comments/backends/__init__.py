@@ -1,11 +1,11 @@
 """Comment-model backends, registered by versioned name in :data:`cxml.registry.backends`.
 
-Each backend module registers a factory that returns an unfitted scikit-learn classifier taking a
-1-D array of texts (``fit``, ``predict_proba``, ``classes_``).
-Importing this package registers them.
+Every backend is a scikit-learn classifier over texts (optionally with an ``aspect`` column) that
+handles one label per row or many (see :mod:`cxml.comments.backends._linear`). Importing this
+package registers them.
 """
 
-from cxml.comments.backends import tfidf
+from cxml.comments.backends import encoder, finetune, tfidf
 from cxml.registry import backends
 
-__all__ = ["backends", "tfidf"]
+__all__ = ["backends", "encoder", "finetune", "tfidf"]

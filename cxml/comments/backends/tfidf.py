@@ -1,8 +1,8 @@
-"""``cxml.tfidf_linear.v1``: word and character n-gram TF-IDF with a linear classifier.
+"""``cxml.tfidf_linear.v1``: word and character n-gram TF-IDF with a logistic-regression head.
 
-Character n-grams inside word boundaries carry Korean as well as English (Korean words are built
-from particles glued to stems, so shared character runs are a strong signal), and they shrug off
-typos. The classifier is a logistic regression, so probabilities come straight from the model.
+Words are language-aware tokens (:mod:`cxml.text.tokenize`): Korean is split into morphemes with
+Kiwi, so a noun and its particles count as one word; character n-grams inside word boundaries add
+robustness to typos and spelling variants in both languages.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
 
+from cxml.comments.backends._linear import LinearHeadBackend
 from cxml.registry import backends
 from cxml.text.normalize import normalize_text
+from cxml.text.tokenize import tokenize_many
 
-__all__ = ["TfidfLinearParams", "make_tfidf_linear"]
+__all__ = ["TfidfLinear", "TfidfLinearParams"]
 
 
 class TfidfLinearParams(BaseModel):
@@ -31,62 +31,71 @@ class TfidfLinearParams(BaseModel):
     char_ngrams: tuple[int, int] = (2, 5)
     min_df: int = Field(default=2, ge=1)
     max_features: int | None = Field(default=300_000, ge=1, description="per vectoriser")
+    morphemes: bool = Field(default=True, description="split Korean into morphemes (Kiwi)")
     C: float = Field(default=4.0, gt=0, description="inverse regularisation strength")
     class_weight: str | None = Field(default=None, pattern="^balanced$")
     max_iter: int = Field(default=1000, ge=10)
 
 
-def _normalize_all(texts: Any) -> list[str]:
-    return [normalize_text(str(t)) for t in np.asarray(texts, dtype=object).ravel()]
+def _joined_tokens(texts: list[str]) -> list[str]:
+    return [" ".join(tokens) for tokens in tokenize_many(texts)]
 
 
 @backends.register("cxml.tfidf_linear.v1", params=TfidfLinearParams)
-def make_tfidf_linear(
-    *,
-    word_ngrams: tuple[int, int],
-    char_ngrams: tuple[int, int],
-    min_df: int,
-    max_features: int | None,
-    C: float,
-    class_weight: str | None,
-    max_iter: int,
-    random_state: int | None = None,
-) -> Pipeline:
-    """Build the (unfitted) TF-IDF + logistic-regression pipeline."""
-    features = FeatureUnion(
-        [
-            (
-                "word",
-                TfidfVectorizer(
-                    ngram_range=tuple(word_ngrams),
-                    min_df=min_df,
-                    max_features=max_features,
-                    sublinear_tf=True,
-                    dtype=np.float32,
-                ),
-            ),
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=tuple(char_ngrams),
-                    min_df=min_df,
-                    max_features=max_features,
-                    sublinear_tf=True,
-                    dtype=np.float32,
-                ),
-            ),
-        ]
-    )
-    return Pipeline(
-        [
-            ("normalize", FunctionTransformer(_normalize_all)),
-            ("features", features),
-            (
-                "clf",
-                LogisticRegression(
-                    C=C, class_weight=class_weight, max_iter=max_iter, random_state=random_state
-                ),
-            ),
-        ]
-    )
+class TfidfLinear(LinearHeadBackend):
+    """Word + character TF-IDF features and a logistic-regression head.
+
+    Parameters are those of :class:`TfidfLinearParams`, plus ``random_state``.
+    """
+
+    def __init__(
+        self,
+        *,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (2, 5),
+        min_df: int = 2,
+        max_features: int | None = 300_000,
+        morphemes: bool = True,
+        C: float = 4.0,
+        class_weight: str | None = None,
+        max_iter: int = 1000,
+        random_state: int | None = None,
+    ) -> None:
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.max_features = max_features
+        self.morphemes = morphemes
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _inputs(self, texts: list[str]) -> tuple[list[str], list[str]]:
+        normalized = [normalize_text(t) for t in texts]
+        words = _joined_tokens(normalized) if self.morphemes else normalized
+        return words, normalized
+
+    def _fit_features(self, texts: list[str]) -> Any:
+        self.word_ = TfidfVectorizer(
+            token_pattern=r"\S+" if self.morphemes else r"(?u)\b\w+\b",
+            ngram_range=tuple(self.word_ngrams),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        self.char_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=tuple(self.char_ngrams),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        words, chars = self._inputs(texts)
+        return sp.hstack([self.word_.fit_transform(words), self.char_.fit_transform(chars)])
+
+    def _features(self, texts: list[str]) -> Any:
+        words, chars = self._inputs(texts)
+        return sp.hstack([self.word_.transform(words), self.char_.transform(chars)])

@@ -1,0 +1,105 @@
+"""What the feature-based backends share: text (+ aspect) input, a linear head, one or many labels.
+
+Every backend takes ``X`` as a 1-D array of texts, or as a DataFrame with a ``text`` column and an
+optional ``aspect`` column (theme-level sentiment asks "how does this text feel about *food*?").
+``y`` is 1-D for one label per row (multi-class) or a 2-D 0/1 indicator matrix for multi-label
+rows; ``predict_proba`` returns (n_samples, n_classes) or (n_samples, n_labels) to match.
+
+With an aspect, features are augmented per aspect ("frustratingly easy domain adaptation"): each
+row's features appear once in a shared block and once in its aspect's own block, so the head learns
+what is negative everywhere and what is negative about food in particular.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["LinearHeadBackend", "aspect_blocks", "split_input"]
+
+
+def split_input(X: Any) -> tuple[list[str], np.ndarray | None]:
+    """``(texts, aspects or None)`` from a 1-D array of texts or a frame with text [+ aspect]."""
+    if isinstance(X, pd.DataFrame):
+        aspects = X["aspect"].astype(str).to_numpy(dtype=object) if "aspect" in X else None
+        return X["text"].astype(str).tolist(), aspects
+    return [str(t) for t in np.asarray(X, dtype=object).ravel()], None
+
+
+def aspect_blocks(features: Any, codes: np.ndarray, n_aspects: int) -> sp.csr_matrix:
+    """``[features, features in the block of the row's aspect, aspect one-hot]`` (sparse).
+
+    A code of -1 (an aspect not seen in training) keeps only the shared block.
+    """
+    shared = sp.csr_matrix(features)
+    n, d = shared.shape
+    rows = np.repeat(np.arange(n), np.diff(shared.indptr))
+    keep = codes[rows] >= 0
+    block = sp.csr_matrix(
+        (shared.data[keep], (rows[keep], shared.indices[keep] + codes[rows[keep]] * d)),
+        shape=(n, d * n_aspects),
+    )
+    known = codes >= 0
+    onehot = sp.csr_matrix(
+        (np.ones(known.sum()), (np.flatnonzero(known), codes[known])), shape=(n, n_aspects)
+    )
+    return sp.hstack([shared, block, onehot], format="csr")
+
+
+class LinearHeadBackend(ClassifierMixin, BaseEstimator):
+    """Base of backends that turn texts into features and fit a logistic-regression head.
+
+    Subclasses implement ``_fit_features(texts)`` and ``_features(texts)`` and declare ``C``,
+    ``class_weight``, ``max_iter`` and ``random_state`` in their constructor.
+    """
+
+    C: float
+    class_weight: str | None
+    max_iter: int
+    random_state: int | None
+
+    def _fit_features(self, texts: list[str]) -> Any:
+        raise NotImplementedError
+
+    def _features(self, texts: list[str]) -> Any:
+        raise NotImplementedError
+
+    def _design(self, features: Any, aspects: np.ndarray | None) -> Any:
+        if self.aspects_ is None or aspects is None:
+            return features
+        index = {a: i for i, a in enumerate(self.aspects_)}
+        codes = np.array([index.get(a, -1) for a in aspects], dtype=np.int64)
+        return aspect_blocks(features, codes, len(self.aspects_))
+
+    def fit(self, X: Any, y: Any) -> LinearHeadBackend:
+        texts, aspects = split_input(X)
+        y = np.asarray(y)
+        self.aspects_ = None if aspects is None else sorted(set(aspects.tolist()))
+        design = self._design(self._fit_features(texts), aspects)
+        head = LogisticRegression(
+            C=self.C,
+            class_weight=self.class_weight,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
+        if y.ndim == 2:
+            self.head_: Any = OneVsRestClassifier(head).fit(design, y)
+            self.classes_ = np.arange(y.shape[1])
+        else:
+            self.head_ = head.fit(design, y)
+            self.classes_ = self.head_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "head_")
+        texts, aspects = split_input(X)
+        if self.aspects_ is not None and aspects is None:
+            raise ValueError("this backend was trained with aspects; pass a 'aspect' column")
+        return np.asarray(self.head_.predict_proba(self._design(self._features(texts), aspects)))

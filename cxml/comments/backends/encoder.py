@@ -1,0 +1,78 @@
+"""``cxml.encoder_linear.v1``: frozen sentence vectors with a logistic-regression head.
+
+The encoder is named, not stored: ``"use"`` (multilingual, the default), ``"minilm"`` (English)
+or a local transformers model folder (:mod:`cxml.text.encoders`). Vectors are cached by content
+hash, so retraining on the same comments does not encode them again. ``with_tfidf`` adds the
+TF-IDF features of ``cxml.tfidf_linear.v1`` beside the vectors, which usually beats either alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from cxml.comments.backends._linear import LinearHeadBackend
+from cxml.comments.backends.tfidf import TfidfLinear
+from cxml.registry import backends
+from cxml.text.encoders import encode
+
+__all__ = ["EncoderLinear", "EncoderLinearParams"]
+
+
+class EncoderLinearParams(BaseModel):
+    """Parameters of ``cxml.encoder_linear.v1``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoder: str = Field(default="use", description="'use', 'minilm' or a model folder")
+    with_tfidf: bool = Field(default=False, description="add word + char TF-IDF features")
+    vector_weight: float = Field(default=1.0, gt=0, description="scale of the vectors")
+    C: float = Field(default=4.0, gt=0)
+    class_weight: str | None = Field(default=None, pattern="^balanced$")
+    max_iter: int = Field(default=2000, ge=10)
+    cache: bool = Field(default=True, description="cache vectors by content hash")
+
+
+@backends.register("cxml.encoder_linear.v1", params=EncoderLinearParams)
+class EncoderLinear(LinearHeadBackend):
+    """Sentence vectors (optionally beside TF-IDF) and a logistic-regression head."""
+
+    def __init__(
+        self,
+        *,
+        encoder: str = "use",
+        with_tfidf: bool = False,
+        vector_weight: float = 1.0,
+        C: float = 4.0,
+        class_weight: str | None = None,
+        max_iter: int = 2000,
+        cache: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.with_tfidf = with_tfidf
+        self.vector_weight = vector_weight
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.cache = cache
+        self.random_state = random_state
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        return encode(texts, self.encoder, use_cache=self.cache) * self.vector_weight
+
+    def _fit_features(self, texts: list[str]) -> Any:
+        vectors = self._vectors(texts)
+        if not self.with_tfidf:
+            return vectors
+        self.tfidf_ = TfidfLinear()
+        return sp.hstack([self.tfidf_._fit_features(texts), sp.csr_matrix(vectors)], format="csr")
+
+    def _features(self, texts: list[str]) -> Any:
+        vectors = self._vectors(texts)
+        if not self.with_tfidf:
+            return vectors
+        return sp.hstack([self.tfidf_._features(texts), sp.csr_matrix(vectors)], format="csr")

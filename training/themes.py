@@ -1,0 +1,189 @@
+"""``cxml train themes``: read -> validate -> split -> fit themes (+ theme sentiment) -> evaluate
+-> log -> register ``cxml-themes``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, multilabel_confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import KFold, train_test_split
+
+from cxml.comments import ThemeClassifier, ThemeModel, ThemeSentimentClassifier, theme_pairs
+from cxml.config import ThemesConfig
+from cxml.data import COMMENTS, read_valid
+from cxml.errors import BadInputError
+from cxml.tracking import log_fingerprint, log_model, register, training_run
+from training.evaluation import confusion_figure, per_label_table, reliability_figure
+from training.sentiment import SENTIMENT_EXAMPLE, TrainResult, check_counts
+
+__all__ = ["theme_metrics", "train_themes"]
+
+
+def theme_metrics(Y: np.ndarray, predicted: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Per theme: precision, recall, F1, support and the confusion counts (tp, fp, fn, tn)."""
+    p, r, f, s = precision_recall_fscore_support(Y, predicted, zero_division=0)
+    cm = multilabel_confusion_matrix(Y, predicted)
+    return pd.DataFrame(
+        {
+            "theme": names,
+            "precision": p,
+            "recall": r,
+            "f1": f,
+            "support": s,
+            "tp": cm[:, 1, 1],
+            "fp": cm[:, 0, 1],
+            "fn": cm[:, 1, 0],
+            "tn": cm[:, 0, 0],
+        }
+    ).round(4)
+
+
+def _split(frame: pd.DataFrame, config: ThemesConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    index = np.arange(len(frame))
+    if config.split.strategy == "holdout":
+        train, val = train_test_split(
+            index, test_size=config.split.validation_fraction, random_state=config.split.seed
+        )
+        return [(train, val)]
+    folds = KFold(config.split.folds, shuffle=True, random_state=config.split.seed)
+    return list(folds.split(index))
+
+
+def _fit(frame: pd.DataFrame, config: ThemesConfig, with_sentiment: bool) -> ThemeModel:
+    themes = ThemeClassifier(
+        backend=config.model.backend,
+        params=config.model.params,
+        threshold=config.model.threshold,
+        random_state=config.split.seed,
+    ).fit(frame["text"].to_numpy(dtype=object), frame["themes"].tolist())
+    sentiment = None
+    if with_sentiment:
+        pairs = theme_pairs(frame["text"], frame["theme_sentiment"])
+        sentiment = ThemeSentimentClassifier(
+            backend=config.theme_sentiment.backend,
+            params=config.theme_sentiment.params,
+            random_state=config.split.seed,
+        ).fit(pairs, pairs["polarity"])
+    return ThemeModel(themes=themes, sentiment=sentiment)
+
+
+def train_themes(
+    config: ThemesConfig,
+    *,
+    data: str | Path | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> TrainResult:
+    """Train, evaluate, log and (by default) register a theme model.
+
+    The theme-level sentiment model is trained too when ``theme_sentiment.enabled`` and the data
+    has ``theme_sentiment`` labels. Evaluation is on the validation split (or out of fold with
+    ``split.strategy: kfold``); the registered model is fitted on the training split (holdout)
+    or on all rows (kfold).
+    """
+    path = Path(data) if data is not None else config.data.path
+    if path is None:
+        raise BadInputError("No training data: pass --data FILE or set data.path in the config")
+    on_step("reading and validating data")
+    frame, summary, rejects = read_valid(path, COMMENTS, config=config.data, require=["themes"])
+    frame["themes"] = frame["themes"].map(list)
+    check_counts(frame["themes"].explode().dropna(), config.labels.min_examples, what="theme")
+    has_pairs = "theme_sentiment" in frame and frame["theme_sentiment"].map(bool).any()
+    with_sentiment = bool(config.theme_sentiment.enabled and has_pairs)
+    if with_sentiment:
+        frame["theme_sentiment"] = frame["theme_sentiment"].map(lambda d: d or {})
+        polarities = theme_pairs(frame["text"], frame["theme_sentiment"])["polarity"]
+        check_counts(polarities, config.labels.min_examples, what="theme polarity")
+    with training_run(config, task="themes", experiment=config.tracking.experiment) as run:
+        log_fingerprint(frame, label="themes", name="train", source=str(path))
+        mlflow.log_metrics({"data.rows_read": summary.rows, "data.rows_rejected": summary.rejected})
+        if rejects is not None:
+            mlflow.log_artifact(str(rejects), "data")
+        splits = _split(frame, config)
+        proba_parts, truth_parts, pair_parts = [], [], []
+        started = time.perf_counter()
+        model: ThemeModel | None = None
+        for k, (train, val) in enumerate(splits, start=1):
+            on_step(f"fitting split {k} of {len(splits)}")
+            model = _fit(frame.iloc[train], config, with_sentiment)
+            held = frame.iloc[val]
+            texts = held["text"].to_numpy(dtype=object)
+            proba_parts.append(pd.DataFrame(model.themes.predict_proba(texts), index=val))
+            truth_parts.append(held["themes"])
+            if model.sentiment is not None:
+                pairs = theme_pairs(held["text"], held["theme_sentiment"])
+                pairs["predicted"] = model.sentiment.predict(pairs) if len(pairs) else []
+                pair_parts.append(pairs)
+        assert model is not None
+        fit_seconds = (time.perf_counter() - started) / len(splits)
+        if config.split.strategy == "kfold":
+            on_step("fitting on all data")
+            model = _fit(frame, config, with_sentiment)
+        on_step("evaluating")
+        names = [str(c) for c in model.themes.classes_]
+        truth = pd.concat(truth_parts)
+        proba = pd.concat(proba_parts).loc[truth.index].to_numpy()
+        Y = np.array([[n in t for n in names] for t in truth], dtype=int)
+        predicted = model.themes._decide(proba).astype(int)
+        table = theme_metrics(Y, predicted, names)
+        table["threshold"] = model.themes.thresholds_
+        metrics = {
+            "val_theme_micro_f1": float(f1_score(Y, predicted, average="micro", zero_division=0)),
+            "val_theme_macro_f1": float(f1_score(Y, predicted, average="macro", zero_division=0)),
+            "train_seconds": fit_seconds,
+        }
+        for name, f1 in zip(table["theme"], table["f1"], strict=True):
+            metrics[f"val_f1_{name}"] = float(f1)
+        mlflow.log_table(table, "evaluation/themes.json")
+        mlflow.log_figure(
+            reliability_figure(Y, proba, names, title="Theme calibration"),
+            "evaluation/theme_calibration.png",
+        )
+        if pair_parts:
+            pairs = pd.concat(pair_parts, ignore_index=True)
+            metrics.update(_pair_metrics(pairs))
+            labels = sorted(set(pairs["polarity"]) | set(pairs["predicted"]))
+            mlflow.log_table(
+                per_label_table(pairs["polarity"], pairs["predicted"], labels),
+                "evaluation/theme_sentiment.json",
+            )
+            mlflow.log_figure(
+                confusion_figure(pairs["polarity"], pairs["predicted"], labels),
+                "evaluation/theme_sentiment_confusion.png",
+            )
+        mlflow.log_metrics(metrics)
+        on_step("logging the model")
+        model_uri = log_model(
+            model, task="themes", input_example=SENTIMENT_EXAMPLE, optional_inputs=("lang",)
+        )
+        run_id = run.info.run_id
+    registered = None
+    if config.registry.enabled:
+        on_step(f"registering {config.registry.name}")
+        registered = register(model_uri, config.registry.name, alias=config.registry.alias)
+    return TrainResult(
+        run_id=run_id,
+        model_uri=model_uri,
+        metrics=metrics,
+        data=summary,
+        rejects=rejects,
+        registered=registered,
+        per_label=table,
+    )
+
+
+def _pair_metrics(pairs: pd.DataFrame) -> dict[str, float]:
+    """Accuracy of theme-level sentiment on gold themes: 4-way, and 3-way without conflict."""
+    hit = pairs["polarity"] == pairs["predicted"]
+    plain = pairs["polarity"] != "conflict"
+    return {
+        "val_theme_sentiment_accuracy": float(hit.mean()),
+        "val_theme_sentiment_accuracy_3way": float(hit[plain].mean()) if plain.any() else 0.0,
+        "val_theme_sentiment_macro_f1": float(
+            f1_score(pairs["polarity"], pairs["predicted"], average="macro", zero_division=0)
+        ),
+    }
