@@ -21,13 +21,16 @@ _GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
 def tune_thresholds(Y: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """Per column, the probability cut-off in 0.05..0.95 that maximises F1 (0.5 if no positives)."""
+    """Per column, the probability cut-off in 0.05..0.95 that maximises F1 (0.5 if no positives).
+
+    Where several cut-offs tie, the middle one is taken, as far as possible from both errors.
+    """
     best = np.full(Y.shape[1], 0.5)
     for k in range(Y.shape[1]):
         if Y[:, k].sum() == 0:
             continue
-        scores = [f1_score(Y[:, k], proba[:, k] >= t, zero_division=0) for t in _GRID]
-        best[k] = _GRID[int(np.argmax(scores))]
+        scores = np.array([f1_score(Y[:, k], proba[:, k] >= t, zero_division=0) for t in _GRID])
+        best[k] = float(np.median(_GRID[scores >= scores.max() - 1e-9]))  # middle of the plateau
     return best
 
 

@@ -1,0 +1,142 @@
+"""Every comment backend trains, saves, reloads and predicts offline: one label, many labels,
+and with an aspect (theme-level sentiment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.preprocessing import MultiLabelBinarizer
+
+from cxml.comments import theme_pairs
+from cxml.comments.backends import backends
+from cxml.data.synth import make_comments
+from cxml.text import encoders
+
+BACKENDS = ["cxml.tfidf_linear.v1", "cxml.encoder_linear.v1", "cxml.finetune.v1"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def case(request: pytest.FixtureRequest) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """A backend and its (train, test) comments: English and Korean, but English only for
+    fine-tuning, which (like MiniLM, its default model) is for English."""
+    name = request.param
+    frame = make_comments(900, lang="en" if name == "cxml.finetune.v1" else "mixed", seed=3)
+    return name, frame.iloc[:700].reset_index(drop=True), frame.iloc[700:].reset_index(drop=True)
+
+
+def _judged(name: str, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Held-out rows, except for the tiny transformer trained from scratch in seconds: it is
+    judged on what it was trained on (it must learn, not generalise; the real encoders'
+    quality is measured in benchmarks/)."""
+    return train if name == "cxml.finetune.v1" else test
+
+
+def _params(name: str, tiny: Path) -> dict[str, Any]:
+    return {
+        "cxml.tfidf_linear.v1": {},
+        "cxml.encoder_linear.v1": {"encoder": str(tiny), "with_tfidf": True},
+        "cxml.finetune.v1": {
+            "model": str(tiny),
+            "epochs": 20,
+            "learning_rate": 1e-3,
+            "patience": 3,
+        },
+    }[name]
+
+
+def _reload(model: Any, tmp_path: Path) -> Any:
+    joblib.dump(model, tmp_path / "model.joblib")
+    return joblib.load(tmp_path / "model.joblib")
+
+
+@pytest.mark.slow
+def test_one_label_per_row(case: Any, tiny_transformer: Path, tmp_path: Path) -> None:
+    name, train, test = case
+    model = backends.get(name).build(_params(name, tiny_transformer), random_state=0)
+    model.fit(train["text"].to_numpy(dtype=object), train["sentiment"].to_numpy(dtype=object))
+    judged = _judged(name, train, test)
+    proba = model.predict_proba(judged["text"].to_numpy(dtype=object))
+    assert proba.shape == (len(judged), 3) and np.allclose(proba.sum(axis=1), 1, atol=1e-4)
+    predicted = model.classes_[proba.argmax(axis=1)]
+    majority = judged["sentiment"].value_counts(normalize=True).max()
+    assert (predicted == judged["sentiment"]).mean() > majority + 0.15
+    test = judged
+    again = _reload(model, tmp_path).predict_proba(test["text"].to_numpy(dtype=object))
+    np.testing.assert_allclose(again, proba, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_many_labels_per_row(case: Any, tiny_transformer: Path) -> None:
+    name, train, test = case
+    binarizer = MultiLabelBinarizer().fit(train["themes"])
+    params = _params(name, tiny_transformer)
+    if name == "cxml.finetune.v1":  # a sigmoid head on a tiny model from scratch learns slowly
+        params["learning_rate"] = 3e-3
+    model = backends.get(name).build(params, random_state=0)
+    model.fit(train["text"].to_numpy(dtype=object), binarizer.transform(train["themes"]))
+    judged = _judged(name, train, test)
+    proba = model.predict_proba(judged["text"].to_numpy(dtype=object))
+    assert proba.shape == (len(judged), len(binarizer.classes_))
+    assert ((proba >= 0) & (proba <= 1)).all()
+    truth = binarizer.transform(judged["themes"])
+    assert roc_auc_score(truth, proba, average="micro") > 0.75
+    if name != "cxml.finetune.v1":
+        assert f1_score(truth, proba >= 0.3, average="micro") > 0.7
+
+
+@pytest.mark.slow
+def test_aspect_pairs(case: Any, tiny_transformer: Path, tmp_path: Path) -> None:
+    name, train, test = case
+    pairs = theme_pairs(train["text"], train["theme_sentiment"]).rename(columns={"theme": "aspect"})
+    test = _judged(name, train, test)
+    held = theme_pairs(test["text"], test["theme_sentiment"]).rename(columns={"theme": "aspect"})
+    model = backends.get(name).build(_params(name, tiny_transformer), random_state=0)
+    model.fit(pairs[["text", "aspect"]], pairs["polarity"].to_numpy(dtype=object))
+    proba = model.predict_proba(held[["text", "aspect"]])
+    accuracy = (model.classes_[proba.argmax(axis=1)] == held["polarity"]).mean()
+    majority = held["polarity"].value_counts(normalize=True).max()
+    assert accuracy > majority + 0.15
+    np.testing.assert_allclose(
+        _reload(model, tmp_path).predict_proba(held[["text", "aspect"]]), proba, atol=1e-6
+    )
+
+
+def test_aspect_model_needs_the_aspect() -> None:
+    train = make_comments(300, lang="mixed", seed=3)
+    pairs = theme_pairs(train["text"], train["theme_sentiment"]).rename(columns={"theme": "aspect"})
+    model = backends.get("cxml.tfidf_linear.v1").build({}).fit(pairs, pairs["polarity"])
+    with pytest.raises(ValueError, match="aspect"):
+        model.predict_proba(pairs["text"].to_numpy(dtype=object))
+    unseen = pd.DataFrame({"text": ["late again"], "aspect": ["a theme never seen"]})
+    assert model.predict_proba(unseen).shape == (1, len(model.classes_))
+
+
+def test_encodings_are_cached_by_content(tiny_transformer: Path, monkeypatch: Any) -> None:
+    texts = ["the parcel was late", "배송이 늦었어요", "the parcel was late"]
+    first = encoders.encode(texts, str(tiny_transformer))
+    assert first.shape[0] == 3 and np.allclose(first[0], first[2])
+    assert np.allclose(np.linalg.norm(first, axis=1), 1, atol=1e-5)
+    model = encoders.get_encoder(str(tiny_transformer))
+
+    def fail(texts: list[str]) -> np.ndarray:
+        raise AssertionError(f"re-encoded {texts}")
+
+    monkeypatch.setattr(model, "encode", fail)
+    np.testing.assert_array_equal(encoders.encode(texts[:2], str(tiny_transformer)), first[:2])
+
+
+def test_shipped_multilingual_encoder_reads_korean() -> None:
+    vectors = encoders.encode(["배송이 빨라요", "배송이 정말 빨랐어요", "환불이 안 돼요"], "use")
+    assert vectors.shape == (3, 512)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_unknown_encoder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown encoder"):
+        encoders.encode(["x"], str(tmp_path / "nowhere"))
