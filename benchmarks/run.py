@@ -21,18 +21,21 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MultiLabelBinarizer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cxml.comments import SentimentClassifier  # noqa: E402
-from cxml.config import DataConfig, SentimentConfig  # noqa: E402
+from cxml.comments import SentimentClassifier, theme_pairs  # noqa: E402
+from cxml.config import DataConfig, SentimentConfig, ThemesConfig, load_config  # noqa: E402
 from cxml.data import COMMENTS, read_valid  # noqa: E402
+from training.themes import fit_theme_model  # noqa: E402
 
 SPLIT_SEED = 13
 VALIDATION_FRACTION = 0.2
@@ -41,6 +44,10 @@ RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 
 #: Per task and key: (target, plain baseline measured here), from the issues and ARCHITECTURE.md.
 REFERENCES: dict[str, dict[str, tuple[float | None, str]]] = {
+    "semeval14": {
+        "theme_micro_f1": (0.90, "0.84 TF-IDF + SVM, 0.87 + USE (test set)"),
+        "theme_sentiment_accuracy_4way": (0.86, "0.77 TF-IDF + SVM (test set)"),
+    },
     "nsmc": {"sentiment_accuracy": (0.90, "0.872 TF-IDF + linear SVM")},
     "airline": {
         "sentiment_accuracy": (None, ""),
@@ -79,22 +86,26 @@ def split(
     return tr.reset_index(drop=True), te.reset_index(drop=True)
 
 
-def sentiment_figures(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
-    """Train the recommended sentiment model; accuracy, macro-F1 and speed on ``test``."""
-    config = SentimentConfig()
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def sentiment_figures(
+    train: pd.DataFrame, test: pd.DataFrame, config: SentimentConfig
+) -> dict[str, float]:
+    """Train ``config``'s sentiment model; accuracy, macro-F1 and speed on ``test``."""
     model = SentimentClassifier(
         backend=config.model.backend, params=config.model.params, random_state=config.split.seed
     )
-    started = time.perf_counter()
-    model.fit(train["text"].to_numpy(dtype=object), train["sentiment"].to_numpy(dtype=object))
-    train_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    predicted = model.predict_frame(test[["text"]])["sentiment"]
-    predict_seconds = time.perf_counter() - started
+    texts = train["text"].to_numpy(dtype=object)
+    _, train_seconds = _timed(lambda: model.fit(texts, train["sentiment"].to_numpy(dtype=object)))
+    out, predict_seconds = _timed(lambda: model.predict_frame(test[["text"]]))
     truth = test["sentiment"].to_numpy(dtype=object)
     return {
-        "sentiment_accuracy": float(accuracy_score(truth, predicted)),
-        "sentiment_macro_f1": float(f1_score(truth, predicted, average="macro")),
+        "sentiment_accuracy": float(accuracy_score(truth, out["sentiment"])),
+        "sentiment_macro_f1": float(f1_score(truth, out["sentiment"], average="macro")),
         "train_seconds": train_seconds,
         "predict_rows_per_second": len(test) / predict_seconds,
         "train_rows": float(len(train)),
@@ -102,22 +113,109 @@ def sentiment_figures(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, floa
     }
 
 
+def theme_figures(
+    train: pd.DataFrame, test: pd.DataFrame, config: ThemesConfig, *, with_sentiment: bool
+) -> dict[str, float]:
+    """Train ``config``'s theme model (and theme sentiment); F1 and pair accuracy on ``test``.
+
+    Theme-level sentiment is judged on the gold themes of ``test``, as in SemEval's subtask.
+    """
+    model, train_seconds = _timed(lambda: fit_theme_model(train, config, with_sentiment))
+    out, predict_seconds = _timed(lambda: model.predict_frame(test["text"]))
+    names = list(model.themes.classes_)
+    truth = MultiLabelBinarizer(classes=names).fit_transform(test["themes"])
+    predicted = MultiLabelBinarizer(classes=names).fit_transform(out["themes"])
+    figures = {
+        "theme_micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0)),
+        "theme_macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
+    }
+    if model.sentiment is not None:
+        pairs = theme_pairs(test["text"], test["theme_sentiment"].map(lambda d: d or {}))
+        hit = model.sentiment.predict(pairs) == pairs["polarity"].to_numpy(dtype=object)
+        plain = (pairs["polarity"] != "conflict").to_numpy()
+        figures["theme_sentiment_accuracy_4way"] = float(hit.mean())
+        figures["theme_sentiment_accuracy_3way"] = float(hit[plain].mean())
+    return figures | {
+        "train_seconds": train_seconds,
+        "predict_rows_per_second": len(test) / predict_seconds,
+        "train_rows": float(len(train)),
+        "test_rows": float(len(test)),
+    }
+
+
+def _themes_config(args: argparse.Namespace) -> ThemesConfig:
+    return load_config(ThemesConfig, args.themes_config, args.set or [])
+
+
+def _sentiment_config(args: argparse.Namespace) -> SentimentConfig:
+    return load_config(SentimentConfig, args.sentiment_config, args.set or [])
+
+
+def _absa(args: argparse.Namespace, folder: str) -> dict[str, float]:
+    train, test = split(args, data_dir() / folder / "train.jsonl", ["themes"], None)
+    return theme_figures(train, test, _themes_config(args), with_sentiment=True)
+
+
+def task_semeval14(args: argparse.Namespace) -> dict[str, float]:
+    """SemEval-2014 restaurants: 5 themes, 4 polarities."""
+    return _absa(args, "semeval14_restaurants")
+
+
+def task_semeval16(args: argparse.Namespace) -> dict[str, float]:
+    """SemEval-2016 restaurants: 12 ENTITY#ATTRIBUTE themes."""
+    figures = _absa(args, "semeval16_restaurants")
+    figures["theme_sentiment_accuracy"] = figures.pop("theme_sentiment_accuracy_4way")
+    return figures
+
+
+def task_mams(args: argparse.Namespace) -> dict[str, float]:
+    """MAMS: every sentence has two or more themes with different polarities."""
+    figures = _absa(args, "mams_acsa")
+    figures["theme_sentiment_accuracy"] = figures.pop("theme_sentiment_accuracy_4way")
+    return figures
+
+
 def task_nsmc(args: argparse.Namespace) -> dict[str, float]:
     """NSMC, Korean binary sentiment."""
     train, test = split(args, data_dir() / "nsmc" / "train.jsonl", ["sentiment"], "sentiment")
-    return sentiment_figures(train, test)
+    return sentiment_figures(train, test, _sentiment_config(args))
 
 
 def task_airline(args: argparse.Namespace) -> dict[str, float]:
-    """Airline tweets, 3-way sentiment."""
+    """Airline tweets: 3-way sentiment, and complaint reasons as themes over all tweets."""
     default = data_dir() / "airline_tweets" / "train.jsonl"
     train, test = split(args, default, ["sentiment"], "sentiment")
-    return sentiment_figures(train, test)
+    figures = sentiment_figures(train, test, _sentiment_config(args))
+    for frame in (train, test):
+        frame["themes"] = frame["themes"].map(lambda t: list(t) if isinstance(t, list) else [])
+    themes = theme_figures(train, test, _themes_config(args), with_sentiment=False)
+    figures["theme_macro_f1"] = themes["theme_macro_f1"]
+    figures["theme_micro_f1"] = themes["theme_micro_f1"]
+    figures["train_seconds"] += themes["train_seconds"]
+    figures["predict_rows_per_second"] = 1 / (
+        1 / figures["predict_rows_per_second"] + 1 / themes["predict_rows_per_second"]
+    )
+    return figures
 
 
 TASKS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {
+    "semeval14": task_semeval14,
+    "semeval16": task_semeval16,
+    "mams": task_mams,
     "nsmc": task_nsmc,
     "airline": task_airline,
+}
+
+#: The recommended configuration of each task (what ``run.py TASK`` trains).
+RECOMMENDED: dict[str, dict[str, str]] = {
+    "semeval14": {"themes": "configs/themes_accurate.yaml"},
+    "semeval16": {"themes": "configs/themes_accurate.yaml"},
+    "mams": {"themes": "configs/themes_accurate.yaml"},
+    "nsmc": {"sentiment": "configs/sentiment_accurate.yaml"},
+    "airline": {
+        "sentiment": "configs/sentiment_accurate.yaml",
+        "themes": "configs/themes_accurate.yaml",
+    },
 }
 
 
@@ -140,7 +238,7 @@ def record(task: str, figures: dict[str, float]) -> None:
     ]
     for name in sorted(results):
         entry = results[name]
-        refs = REFERENCES.get(name, {})
+        refs = REFERENCES.get(name.split(" ")[0], {})
         lines += [
             f"## {name}",
             "",
@@ -164,7 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", help="training file (default: the task's file in the data dir)")
     parser.add_argument("--test", help="test file (default: a fixed split of the training file)")
     parser.add_argument("--out", help="write the figures here as one flat JSON object")
+    parser.add_argument("--themes-config", help="themes config (default: the recommended one)")
+    parser.add_argument("--sentiment-config", help="sentiment config (default: recommended)")
+    parser.add_argument("--set", action="append", help="override a config key: a.b=value")
+    parser.add_argument(
+        "--label", help="record as TASK (LABEL) in RESULTS.md, e.g. a backend's name"
+    )
     args = parser.parse_args(argv)
+    recommended = RECOMMENDED.get(args.task, {})
+    for kind in ("themes", "sentiment"):
+        default = ROOT / recommended.get(kind, f"configs/{kind}.yaml")
+        setattr(args, f"{kind}_config", getattr(args, f"{kind}_config") or default)
     figures = TASKS[args.task](args)
     figures = {k: round(float(v), 4) for k, v in figures.items() if np.isfinite(v)}
     print(f"{args.task} on {platform.node()} ({os.cpu_count()} cores)")
@@ -175,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     if not (args.train or args.test):
-        record(args.task, figures)
+        record(f"{args.task} ({args.label})" if args.label else args.task, figures)
     return 0
 
 

@@ -18,7 +18,13 @@ from cxml.comments.backends import backends
 from cxml.data.synth import make_comments
 from cxml.text import encoders
 
-BACKENDS = ["cxml.tfidf_linear.v1", "cxml.encoder_linear.v1", "cxml.finetune.v1"]
+BACKENDS = [
+    "cxml.tfidf_linear.v1",
+    "cxml.spacy_textcat.v1",
+    "cxml.encoder_linear.v1",
+    "cxml.finetune.v1",
+    "cxml.ensemble.v1",
+]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -40,6 +46,13 @@ def _judged(name: str, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
 def _params(name: str, tiny: Path) -> dict[str, Any]:
     return {
         "cxml.tfidf_linear.v1": {},
+        "cxml.spacy_textcat.v1": {},
+        "cxml.ensemble.v1": {
+            "members": [
+                {"backend": "cxml.tfidf_linear.v1"},
+                {"backend": "cxml.encoder_linear.v1", "params": {"encoder": str(tiny)}},
+            ]
+        },
         "cxml.encoder_linear.v1": {"encoder": str(tiny), "with_tfidf": True},
         "cxml.finetune.v1": {
             "model": str(tiny),
@@ -86,7 +99,7 @@ def test_many_labels_per_row(case: Any, tiny_transformer: Path) -> None:
     assert ((proba >= 0) & (proba <= 1)).all()
     truth = binarizer.transform(judged["themes"])
     assert roc_auc_score(truth, proba, average="micro") > 0.75
-    if name != "cxml.finetune.v1":
+    if name not in ("cxml.finetune.v1", "cxml.spacy_textcat.v1"):  # the two learn slowest
         assert f1_score(truth, proba >= 0.3, average="micro") > 0.7
 
 

@@ -8,22 +8,35 @@ import pytest
 import yaml
 
 from cxml.comments.backends import backends
-from cxml.config import SentimentConfig, apply_overrides, load_config
+from cxml.config import SentimentConfig, ThemesConfig, apply_overrides, load_config
 from cxml.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _resolved(config: SentimentConfig) -> dict:
+def _resolved(config: SentimentConfig | ThemesConfig) -> dict:
     dumped = config.model_dump(mode="json")
-    entry = backends.get(config.model.backend)
-    dumped["model"]["params"] = entry.validate(config.model.params).model_dump(mode="json")
+    for section in ("model", "theme_sentiment"):
+        if section in dumped:
+            entry = backends.get(dumped[section]["backend"])
+            params = entry.validate(dumped[section]["params"]).model_dump(mode="json")
+            dumped[section]["params"] = params
     return dumped
 
 
-def test_shipped_config_equals_the_built_in_defaults() -> None:
-    shipped = load_config(SentimentConfig, REPO / "configs" / "sentiment.yaml")
-    assert _resolved(shipped) == _resolved(SentimentConfig())
+@pytest.mark.parametrize("model", [SentimentConfig, ThemesConfig])
+def test_shipped_config_equals_the_built_in_defaults(
+    model: type[SentimentConfig] | type[ThemesConfig],
+) -> None:
+    shipped = load_config(model, REPO / "configs" / f"{model().task}.yaml")
+    assert _resolved(shipped) == _resolved(model())
+
+
+@pytest.mark.parametrize("name", ["sentiment_accurate", "themes_accurate"])
+def test_accurate_presets_are_valid(name: str) -> None:
+    model = ThemesConfig if name.startswith("themes") else SentimentConfig
+    config = load_config(model, REPO / "configs" / f"{name}.yaml")
+    assert config.model.backend == "cxml.ensemble.v1"
 
 
 def test_overrides_are_typed_and_nested() -> None:

@@ -148,3 +148,18 @@ def test_cli_trains_themes_and_analyze_adds_every_output(tmp_path: Path) -> None
     assert (tmp_path / "out.rejects.csv").exists()
     done = run_cli("analyze", "comments", "new.csv", "--out", "t.csv", "-m", "cxml-themes")
     assert done.returncode == 0 and "sentiment" not in pd.read_csv(tmp_path / "t.csv")
+
+
+def test_thresholds_come_from_the_backends_own_holdout(
+    comments: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_refits(*args: object) -> None:
+        raise AssertionError("trained the backend again to tune thresholds")
+
+    monkeypatch.setattr(ThemeClassifier, "_out_of_fold", no_refits)
+    members = [{"backend": "cxml.tfidf_linear.v1"}, {"backend": "cxml.spacy_textcat.v1"}]
+    clf = ThemeClassifier(backend="cxml.ensemble.v1", params={"members": members})
+    clf.fit(comments["text"].iloc[:800], comments["themes"].iloc[:800])
+    index, proba = clf.backend_.holdout_
+    assert proba.shape == (len(index), len(clf.classes_))
+    assert not np.allclose(clf.thresholds_, 0.5)

@@ -21,7 +21,7 @@ from cxml.tracking import log_fingerprint, log_model, register, training_run
 from training.evaluation import confusion_figure, per_label_table, reliability_figure
 from training.sentiment import SENTIMENT_EXAMPLE, TrainResult, check_counts
 
-__all__ = ["theme_metrics", "train_themes"]
+__all__ = ["fit_theme_model", "theme_metrics", "train_themes"]
 
 
 def theme_metrics(Y: np.ndarray, predicted: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -54,7 +54,8 @@ def _split(frame: pd.DataFrame, config: ThemesConfig) -> list[tuple[np.ndarray, 
     return list(folds.split(index))
 
 
-def _fit(frame: pd.DataFrame, config: ThemesConfig, with_sentiment: bool) -> ThemeModel:
+def fit_theme_model(frame: pd.DataFrame, config: ThemesConfig, with_sentiment: bool) -> ThemeModel:
+    """Fit the theme classifier (and theme sentiment) of ``config`` on labelled ``frame``."""
     themes = ThemeClassifier(
         backend=config.model.backend,
         params=config.model.params,
@@ -109,7 +110,7 @@ def train_themes(
         model: ThemeModel | None = None
         for k, (train, val) in enumerate(splits, start=1):
             on_step(f"fitting split {k} of {len(splits)}")
-            model = _fit(frame.iloc[train], config, with_sentiment)
+            model = fit_theme_model(frame.iloc[train], config, with_sentiment)
             held = frame.iloc[val]
             texts = held["text"].to_numpy(dtype=object)
             proba_parts.append(pd.DataFrame(model.themes.predict_proba(texts), index=val))
@@ -122,7 +123,7 @@ def train_themes(
         fit_seconds = (time.perf_counter() - started) / len(splits)
         if config.split.strategy == "kfold":
             on_step("fitting on all data")
-            model = _fit(frame, config, with_sentiment)
+            model = fit_theme_model(frame, config, with_sentiment)
         on_step("evaluating")
         names = [str(c) for c in model.themes.classes_]
         truth = pd.concat(truth_parts)

@@ -1,11 +1,18 @@
 """Comment-model backends, registered by versioned name in :data:`cxml.registry.backends`.
 
 Every backend is a scikit-learn classifier over texts (optionally with an ``aspect`` column) that
-handles one label per row or many (see :mod:`cxml.comments.backends._linear`). Importing this
-package registers them.
+handles one label per row or many (see :mod:`cxml.comments.backends._linear`):
+
+* ``cxml.tfidf_linear.v1``: word (Korean morphemes) and character TF-IDF, logistic regression;
+* ``cxml.spacy_textcat.v1``: spaCy ``textcat`` / ``textcat_multilabel`` from a blank pipeline;
+* ``cxml.encoder_linear.v1``: frozen sentence vectors (multilingual USE, MiniLM) with a linear head;
+* ``cxml.finetune.v1``: a fine-tuned transformers encoder (MiniLM by default);
+* ``cxml.ensemble.v1``: a stacked combination of the others.
+
+Importing this package registers them.
 """
 
-from cxml.comments.backends import encoder, finetune, tfidf
+from cxml.comments.backends import encoder, ensemble, finetune, spacy_textcat, tfidf
 from cxml.registry import backends
 
-__all__ = ["backends", "encoder", "finetune", "tfidf"]
+__all__ = ["backends", "encoder", "ensemble", "finetune", "spacy_textcat", "tfidf"]

@@ -1,0 +1,146 @@
+"""``cxml.ensemble.v1``: a stacked combination of other backends.
+
+Each member is trained on most of the data; a held-out slice (``blend_fraction``) is scored by
+every member, and a logistic regression learns how to combine their probabilities on it (per
+label for multi-label data). So the combination is learned on predictions for rows the members
+did not see, and each member is trained once. ``holdout_`` keeps the slice's cross-validated
+combined probabilities, so a :class:`~cxml.comments.ThemeClassifier` tunes its thresholds on them
+without training again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict, train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+from cxml.registry import backends
+
+__all__ = ["Ensemble", "EnsembleParams", "MemberSpec"]
+
+
+class MemberSpec(BaseModel):
+    """One member: a registered backend and its parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnsembleParams(BaseModel):
+    """Parameters of ``cxml.ensemble.v1``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[MemberSpec] = Field(
+        default_factory=lambda: [
+            MemberSpec(backend="cxml.tfidf_linear.v1"),
+            MemberSpec(backend="cxml.encoder_linear.v1", params={"encoder": "use"}),
+        ],
+        min_length=2,
+    )
+    blend_fraction: float = Field(default=0.2, gt=0, lt=0.5)
+    C: float = Field(default=1.0, gt=0, description="regularisation of the combiner")
+
+    @field_validator("members")
+    @classmethod
+    def _known(cls, members: list[MemberSpec]) -> list[MemberSpec]:
+        for member in members:
+            if member.backend == "cxml.ensemble.v1":
+                raise ValueError("an ensemble cannot contain an ensemble")
+            backends.get(member.backend).validate(member.params)
+        return members
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _rows(X: Any, index: np.ndarray) -> Any:
+    return X.iloc[index] if hasattr(X, "iloc") else np.asarray(X, dtype=object)[index]
+
+
+@backends.register("cxml.ensemble.v1", params=EnsembleParams)
+class Ensemble(ClassifierMixin, BaseEstimator):
+    """Members' probabilities combined by a logistic regression learned on a held-out slice."""
+
+    def __init__(
+        self,
+        *,
+        members: list[dict[str, Any]] | None = None,
+        blend_fraction: float = 0.2,
+        C: float = 1.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.members = members
+        self.blend_fraction = blend_fraction
+        self.C = C
+        self.random_state = random_state
+
+    def _stack(self, X: Any) -> list[np.ndarray]:
+        return [np.asarray(m.predict_proba(X)) for m in self.members_]
+
+    def fit(self, X: Any, y: Any) -> Ensemble:
+        specs = EnsembleParams.model_validate({"members": self.members or []}).members
+        y = np.asarray(y)
+        self.multilabel_ = y.ndim == 2
+        index = np.arange(len(y))
+        stratify = None if self.multilabel_ else y
+        fit_idx, blend_idx = train_test_split(
+            index, test_size=self.blend_fraction, random_state=self.random_state, stratify=stratify
+        )
+        self.members_ = [
+            backends.get(s.backend)
+            .build(s.params, random_state=self.random_state)
+            .fit(_rows(X, fit_idx), y[fit_idx])
+            for s in specs
+        ]
+        parts = self._stack(_rows(X, blend_idx))
+        target = y[blend_idx]
+        if self.multilabel_:
+            self.classes_ = np.arange(y.shape[1])
+            self.combiners_: list[LogisticRegression | None] = []
+            holdout = np.zeros(target.shape)
+            for k in range(y.shape[1]):
+                features = np.column_stack([_logit(p[:, k]) for p in parts])
+                if len(set(target[:, k].tolist())) < 2:  # a label absent from the slice
+                    self.combiners_.append(None)
+                    holdout[:, k] = np.mean([p[:, k] for p in parts], axis=0)
+                    continue
+                combiner = LogisticRegression(C=self.C, max_iter=1000)
+                holdout[:, k] = cross_val_predict(
+                    combiner, features, target[:, k], cv=3, method="predict_proba"
+                )[:, 1]
+                self.combiners_.append(combiner.fit(features, target[:, k]))
+        else:
+            self.classes_ = self.members_[0].classes_
+            features = np.hstack([np.log(np.clip(p, 1e-6, 1)) for p in parts])
+            combiner = LogisticRegression(C=self.C, max_iter=1000)
+            holdout = cross_val_predict(combiner, features, target, cv=3, method="predict_proba")
+            self.combiners_ = [combiner.fit(features, target)]
+        self.holdout_ = (blend_idx, holdout)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "combiners_")
+        parts = self._stack(X)
+        if not self.multilabel_:
+            features = np.hstack([np.log(np.clip(p, 1e-6, 1)) for p in parts])
+            (combiner,) = self.combiners_
+            assert combiner is not None
+            return np.asarray(combiner.predict_proba(features))
+        out = np.zeros((len(parts[0]), len(self.classes_)))
+        for k, label_combiner in enumerate(self.combiners_):
+            if label_combiner is None:
+                out[:, k] = np.mean([p[:, k] for p in parts], axis=0)
+            else:
+                features = np.column_stack([_logit(p[:, k]) for p in parts])
+                out[:, k] = label_combiner.predict_proba(features)[:, 1]
+        return out
