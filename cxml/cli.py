@@ -160,21 +160,33 @@ def train_sentiment(
 def train_themes(
     config: ConfigOpt = None,
     data: Annotated[Path | None, typer.Option("--data", "-d", help="Training file.")] = None,
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option(
+            "--taxonomy",
+            help="Taxonomy YAML: zero-shot themes without --data, few-shot with it "
+            "(e.g. configs/taxonomy/cx_default.yaml).",
+        ),
+    ] = None,
     set_: SetOpt = None,
 ) -> None:
     """Train the theme and theme-sentiment models; register them as cxml-themes (challenger)."""
     from training.themes import train_themes as run
 
-    cfg = load_config(ThemesConfig, config, set_ or [])
+    overrides = [*(set_ or []), *([f"taxonomy={taxonomy}"] if taxonomy else [])]
+    cfg = load_config(ThemesConfig, config, overrides)
     started = time.perf_counter()
     with output.steps("training themes") as step:
         result = run(cfg, data=data, on_step=step)
-    output.note(f"data: {result.data.describe()}")
-    if result.rejects:
-        output.note(f"rejected rows: {result.rejects}")
     m = result.metrics
     reg = result.registered
     where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
+    if not m:
+        output.result(f"themes: zero-shot from {cfg.taxonomy}; run {result.run_id}; {where}")
+        return
+    output.note(f"data: {result.data.describe()}")
+    if result.rejects:
+        output.note(f"rejected rows: {result.rejects}")
     sentiment = (
         f", theme sentiment accuracy {m['val_theme_sentiment_accuracy']:.3f}"
         if "val_theme_sentiment_accuracy" in m

@@ -143,6 +143,10 @@ class ThemesConfig(StrictModel):
     """``cxml train themes``: multi-label themes and theme-level sentiment."""
 
     task: Literal["themes"] = "themes"
+    taxonomy: Path | None = Field(
+        default=None,
+        description="themes from this taxonomy YAML (zero-shot; refined by labelled data if any)",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     labels: ThemeLabelsConfig = Field(default_factory=ThemeLabelsConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)

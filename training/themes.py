@@ -13,15 +13,22 @@ import pandas as pd
 from sklearn.metrics import f1_score, multilabel_confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import KFold, train_test_split
 
-from cxml.comments import ThemeClassifier, ThemeModel, ThemeSentimentClassifier, theme_pairs
+from cxml.comments import (
+    ThemeClassifier,
+    ThemeModel,
+    ThemeSentimentClassifier,
+    ZeroShotThemeClassifier,
+    load_taxonomy,
+    theme_pairs,
+)
 from cxml.config import ThemesConfig
-from cxml.data import COMMENTS, read_valid
+from cxml.data import COMMENTS, ReadSummary, read_valid
 from cxml.errors import BadInputError
 from cxml.tracking import log_fingerprint, log_model, register, training_run
 from training.evaluation import confusion_figure, per_label_table, reliability_figure
 from training.sentiment import SENTIMENT_EXAMPLE, TrainResult, check_counts
 
-__all__ = ["fit_theme_model", "theme_metrics", "train_themes"]
+__all__ = ["fit_theme_model", "theme_metrics", "train_themes", "zero_shot_themes"]
 
 
 def theme_metrics(Y: np.ndarray, predicted: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -55,13 +62,21 @@ def _split(frame: pd.DataFrame, config: ThemesConfig) -> list[tuple[np.ndarray, 
 
 
 def fit_theme_model(frame: pd.DataFrame, config: ThemesConfig, with_sentiment: bool) -> ThemeModel:
-    """Fit the theme classifier (and theme sentiment) of ``config`` on labelled ``frame``."""
-    themes = ThemeClassifier(
-        backend=config.model.backend,
-        params=config.model.params,
-        threshold=config.model.threshold,
-        random_state=config.split.seed,
-    ).fit(frame["text"].to_numpy(dtype=object), frame["themes"].tolist())
+    """Fit the theme classifier (and theme sentiment) of ``config`` on labelled ``frame``.
+
+    With ``config.taxonomy`` the themes are the taxonomy's, refined by the labelled rows.
+    """
+    texts, labels = frame["text"].to_numpy(dtype=object), frame["themes"].tolist()
+    themes: ThemeClassifier | ZeroShotThemeClassifier
+    if config.taxonomy is not None:
+        themes = ZeroShotThemeClassifier(taxonomy=str(config.taxonomy)).fit(texts, labels)
+    else:
+        themes = ThemeClassifier(
+            backend=config.model.backend,
+            params=config.model.params,
+            threshold=config.model.threshold,
+            random_state=config.split.seed,
+        ).fit(texts, labels)
     sentiment = None
     if with_sentiment:
         pairs = theme_pairs(frame["text"], frame["theme_sentiment"])
@@ -87,12 +102,18 @@ def train_themes(
     or on all rows (kfold).
     """
     path = Path(data) if data is not None else config.data.path
+    if path is None and config.taxonomy is not None:
+        return zero_shot_themes(config, on_step=on_step)
     if path is None:
-        raise BadInputError("No training data: pass --data FILE or set data.path in the config")
+        raise BadInputError(
+            "No training data: pass --data FILE, set data.path in the config, or give a "
+            "--taxonomy for zero-shot themes"
+        )
     on_step("reading and validating data")
     frame, summary, rejects = read_valid(path, COMMENTS, config=config.data, require=["themes"])
     frame["themes"] = frame["themes"].map(list)
-    check_counts(frame["themes"].explode().dropna(), config.labels.min_examples, what="theme")
+    if config.taxonomy is None:  # few-shot refinement of a taxonomy takes any number of labels
+        check_counts(frame["themes"].explode().dropna(), config.labels.min_examples, what="theme")
     has_pairs = "theme_sentiment" in frame and frame["theme_sentiment"].map(bool).any()
     with_sentiment = bool(config.theme_sentiment.enabled and has_pairs)
     if with_sentiment:
@@ -175,6 +196,30 @@ def train_themes(
         registered=registered,
         per_label=table,
     )
+
+
+def zero_shot_themes(
+    config: ThemesConfig, *, on_step: Callable[[str], None] = lambda step: None
+) -> TrainResult:
+    """Log and register themes straight from ``config.taxonomy``, with no labelled data."""
+    assert config.taxonomy is not None
+    taxonomy = load_taxonomy(config.taxonomy)
+    on_step(f"embedding taxonomy {taxonomy.name!r} ({len(taxonomy.themes)} themes)")
+    model = ThemeModel(themes=ZeroShotThemeClassifier(taxonomy=str(config.taxonomy)).fit())
+    with training_run(config, task="themes", experiment=config.tracking.experiment) as run:
+        mlflow.log_artifact(str(config.taxonomy), "taxonomy")
+        mlflow.set_tag("cxml.themes", "zero-shot")
+        on_step("logging the model")
+        model_uri = log_model(
+            model, task="themes", input_example=SENTIMENT_EXAMPLE, optional_inputs=("lang",)
+        )
+        run_id = run.info.run_id
+    registered = None
+    if config.registry.enabled:
+        on_step(f"registering {config.registry.name}")
+        registered = register(model_uri, config.registry.name, alias=config.registry.alias)
+    empty = ReadSummary(source=f"taxonomy {config.taxonomy}")
+    return TrainResult(run_id, model_uri, {}, empty, None, registered)
 
 
 def _pair_metrics(pairs: pd.DataFrame) -> dict[str, float]:

@@ -10,20 +10,22 @@ import pandas as pd
 from cxml.comments._base import as_texts
 from cxml.comments.theme_sentiment import ThemeSentimentClassifier
 from cxml.comments.themes import ThemeClassifier
+from cxml.comments.zeroshot import ZeroShotThemeClassifier
 
 __all__ = ["ThemeModel"]
 
 
 @dataclass
 class ThemeModel:
-    """A fitted :class:`ThemeClassifier` and, when trained, a :class:`ThemeSentimentClassifier`.
+    """A fitted theme classifier (trained, or zero-shot from a taxonomy) and, when trained, a
+    :class:`ThemeSentimentClassifier`.
 
     :meth:`predict_frame` gives the public columns ``themes``, ``theme_scores`` and
     ``theme_sentiment`` (theme -> polarity for each assigned theme; empty without a sentiment
     model).
     """
 
-    themes: ThemeClassifier
+    themes: ThemeClassifier | ZeroShotThemeClassifier
     sentiment: ThemeSentimentClassifier | None = None
 
     def predict_frame(self, X: Any) -> pd.DataFrame:

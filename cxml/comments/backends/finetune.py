@@ -94,13 +94,12 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
-    def _encode(self, texts: list[str], aspects: np.ndarray | None) -> Any:
-        second = None if aspects is None else [str(a) for a in aspects]
-        return self.tokenizer_(texts, second, truncation=True, max_length=self.max_length)
+    def _encode(self, texts: list[str], aspects: list[str] | None) -> Any:
+        return self.tokenizer_(texts, aspects, truncation=True, max_length=self.max_length)
 
     def fit(self, X: Any, y: Any) -> FineTuned:
         import torch
-        from datasets import Dataset
+        from datasets import Dataset, disable_progress_bars
         from transformers import (
             AutoModelForSequenceClassification,
             AutoTokenizer,
@@ -114,6 +113,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+        disable_progress_bars()
         logging.getLogger("accelerate").setLevel(logging.ERROR)
         texts, aspects = split_input(X)
         y = np.asarray(y)
@@ -136,8 +136,14 @@ class FineTuned(ClassifierMixin, BaseEstimator):
                 "multi_label_classification" if self.multilabel_ else "single_label_classification"
             ),
         )
-        encoded = dict(self._encode(texts, aspects))
-        data = Dataset.from_dict({**encoded, "labels": targets.tolist()})
+        columns = {"text": texts, "labels": targets.tolist()}
+        if aspects is not None:
+            columns["aspect"] = [str(a) for a in aspects]
+        data = Dataset.from_dict(columns).map(
+            lambda batch: self._encode(batch["text"], batch.get("aspect")),
+            batched=True,
+            remove_columns=[c for c in columns if c != "labels"],
+        )
         stratify = None if self.multilabel_ else targets
         train_idx, val_idx = train_test_split(
             np.arange(len(texts)),
