@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -15,10 +14,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 
 from cxml.comments import SentimentClassifier
 from cxml.config import SentimentConfig
-from cxml.data import COMMENTS, ReadSummary, read_valid
-from cxml.errors import BadInputError, InsufficientDataError
-from cxml.tracking import log_fingerprint, log_model, register, training_run
-from cxml.tracking.registry import RegisteredVersion
+from cxml.data import COMMENTS, read_valid
+from cxml.errors import BadInputError
+from cxml.tracking import log_fingerprint, training_run
+from training.common import TrainResult, check_counts, log_and_register
 from training.evaluation import (
     classification_metrics,
     confusion_figure,
@@ -26,37 +25,7 @@ from training.evaluation import (
     reliability_figure,
 )
 
-__all__ = [
-    "SENTIMENT_EXAMPLE",
-    "TrainResult",
-    "check_counts",
-    "labels_from_rating",
-    "train_sentiment",
-]
-
-#: Input example stored with every sentiment model: written for cxml, never a customer's text.
-SENTIMENT_EXAMPLE = pd.DataFrame(
-    {
-        "text": [
-            "The parcel came a day early and the driver was friendly.",
-            "주문한 지 일주일이 지났는데 아직도 배송 조회가 안 돼요.",
-        ],
-        "lang": ["en", "ko"],
-    }
-)
-
-
-@dataclass
-class TrainResult:
-    """What a training run produced."""
-
-    run_id: str
-    model_uri: str
-    metrics: dict[str, float]
-    data: ReadSummary
-    rejects: Path | None
-    registered: RegisteredVersion | None = None
-    per_label: pd.DataFrame = field(default_factory=pd.DataFrame)
+__all__ = ["labels_from_rating", "train_sentiment"]
 
 
 def labels_from_rating(rating: pd.Series) -> pd.Series:
@@ -67,22 +36,6 @@ def labels_from_rating(rating: pd.Series) -> pd.Series:
     ).astype(object)
     labels[labels == ""] = np.nan
     return pd.Series(labels, index=rating.index, dtype=object)
-
-
-def check_counts(labels: pd.Series, min_examples: int, *, what: str = "label") -> None:
-    """Refuse to train when there are fewer than two labels or a label has too few examples."""
-    counts = labels.astype(str).value_counts()
-    if what == "label" and len(counts) < 2:
-        raise InsufficientDataError(
-            f"Training needs at least two labels; the data has only {counts.to_dict()}"
-        )
-    scarce = counts[counts < min_examples]
-    if len(scarce):
-        detail = ", ".join(f"{k!r}: {v}" for k, v in scarce.items())
-        raise InsufficientDataError(
-            f"Too few examples to learn {what} {detail} (labels.min_examples = {min_examples}). "
-            f"Add labelled comments, merge the {what} into another, or lower labels.min_examples."
-        )
 
 
 def train_sentiment(
@@ -167,15 +120,10 @@ def train_sentiment(
             reliability_figure(y_va[:, None] == classes, proba, classes, title="Calibration"),
             "evaluation/calibration.png",
         )
-        on_step("logging the model")
-        model_uri = log_model(
-            estimator, task="sentiment", input_example=SENTIMENT_EXAMPLE, optional_inputs=("lang",)
+        model_uri, registered = log_and_register(
+            estimator, task="sentiment", registry=config.registry, on_step=on_step
         )
         run_id = run.info.run_id
-    registered = None
-    if config.registry.enabled:
-        on_step(f"registering {config.registry.name}")
-        registered = register(model_uri, config.registry.name, alias=config.registry.alias)
     return TrainResult(
         run_id=run_id,
         model_uri=model_uri,

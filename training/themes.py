@@ -24,9 +24,9 @@ from cxml.comments import (
 from cxml.config import ThemesConfig
 from cxml.data import COMMENTS, ReadSummary, read_valid
 from cxml.errors import BadInputError
-from cxml.tracking import log_fingerprint, log_model, register, training_run
+from cxml.tracking import log_fingerprint, training_run
+from training.common import TrainResult, check_counts, log_and_register
 from training.evaluation import confusion_figure, per_label_table, reliability_figure
-from training.sentiment import SENTIMENT_EXAMPLE, TrainResult, check_counts
 
 __all__ = ["fit_theme_model", "theme_metrics", "train_themes", "zero_shot_themes"]
 
@@ -178,15 +178,10 @@ def train_themes(
                 "evaluation/theme_sentiment_confusion.png",
             )
         mlflow.log_metrics(metrics)
-        on_step("logging the model")
-        model_uri = log_model(
-            model, task="themes", input_example=SENTIMENT_EXAMPLE, optional_inputs=("lang",)
+        model_uri, registered = log_and_register(
+            model, task="themes", registry=config.registry, on_step=on_step
         )
         run_id = run.info.run_id
-    registered = None
-    if config.registry.enabled:
-        on_step(f"registering {config.registry.name}")
-        registered = register(model_uri, config.registry.name, alias=config.registry.alias)
     return TrainResult(
         run_id=run_id,
         model_uri=model_uri,
@@ -209,15 +204,10 @@ def zero_shot_themes(
     with training_run(config, task="themes", experiment=config.tracking.experiment) as run:
         mlflow.log_artifact(str(config.taxonomy), "taxonomy")
         mlflow.set_tag("cxml.themes", "zero-shot")
-        on_step("logging the model")
-        model_uri = log_model(
-            model, task="themes", input_example=SENTIMENT_EXAMPLE, optional_inputs=("lang",)
+        model_uri, registered = log_and_register(
+            model, task="themes", registry=config.registry, on_step=on_step
         )
         run_id = run.info.run_id
-    registered = None
-    if config.registry.enabled:
-        on_step(f"registering {config.registry.name}")
-        registered = register(model_uri, config.registry.name, alias=config.registry.alias)
     empty = ReadSummary(source=f"taxonomy {config.taxonomy}")
     return TrainResult(run_id, model_uri, {}, empty, None, registered)
 

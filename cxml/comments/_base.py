@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-__all__ = ["TextEstimatorMixin", "as_texts"]
+__all__ = ["TextEstimatorMixin", "as_texts", "check_labels"]
 
 
 def as_texts(X: Any) -> np.ndarray:
@@ -30,6 +30,21 @@ def as_texts(X: Any) -> np.ndarray:
             f"{arr[missing[0]]!r}"
         )
     return arr
+
+
+def check_labels(y: Any, n_rows: int, allowed: tuple[str, ...], owner: str) -> np.ndarray:
+    """``y`` as an object array, checked: one label per row, all ``allowed``, at least two."""
+    labels = np.asarray(y, dtype=object)
+    if len(labels) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(labels)} labels")
+    unknown = sorted(set(labels.tolist()) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"The labels of {owner} must be in {list(allowed)}. Got {unknown} instead."
+        )
+    if len(set(labels.tolist())) < 2:
+        raise ValueError(f"{owner} needs at least two different labels to learn.")
+    return labels
 
 
 class TextEstimatorMixin(BaseEstimator):

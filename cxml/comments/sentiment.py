@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from cxml.comments._base import TextEstimatorMixin, as_texts
+from cxml.comments._base import TextEstimatorMixin, as_texts, check_labels
 from cxml.comments.backends import backends
 from cxml.data.schema import SENTIMENTS
 
@@ -61,17 +61,7 @@ class SentimentClassifier(ClassifierMixin, TextEstimatorMixin):
     def fit(self, X: Any, y: Any) -> SentimentClassifier:
         """Fit on texts ``X`` (array-like of str, shape (n_samples,)) and labels ``y``."""
         texts = as_texts(X)
-        labels = np.asarray(y, dtype=object)
-        if len(labels) != len(texts):
-            raise ValueError(f"X has {len(texts)} texts but y has {len(labels)} labels")
-        unknown = sorted(set(labels.tolist()) - set(SENTIMENTS))
-        if unknown:
-            raise ValueError(
-                f"The labels of SentimentClassifier must be in {list(SENTIMENTS)}. "
-                f"Got {unknown} instead."
-            )
-        if len(set(labels.tolist())) < 2:
-            raise ValueError("SentimentClassifier needs at least two different labels to learn.")
+        labels = check_labels(y, len(texts), SENTIMENTS, "SentimentClassifier")
         entry = backends.get(self.backend)
         self.backend_ = entry.build(self.params, random_state=self.random_state)
         self.backend_.fit(texts, labels)

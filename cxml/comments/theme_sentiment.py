@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from cxml.comments._base import TextEstimatorMixin, as_texts
+from cxml.comments._base import TextEstimatorMixin, as_texts, check_labels
 from cxml.comments.backends import backends
 from cxml.data.schema import THEME_POLARITIES
 
@@ -83,17 +83,7 @@ class ThemeSentimentClassifier(ClassifierMixin, TextEstimatorMixin):
     def fit(self, X: Any, y: Any) -> ThemeSentimentClassifier:
         """Fit on (text, theme) pairs ``X`` and their polarities ``y``."""
         pairs = self._pairs(X)
-        labels = np.asarray(y, dtype=object)
-        if len(labels) != len(pairs):
-            raise ValueError(f"X has {len(pairs)} pairs but y has {len(labels)} labels")
-        unknown = sorted(set(labels.tolist()) - set(THEME_POLARITIES))
-        if unknown:
-            raise ValueError(
-                f"The labels of ThemeSentimentClassifier must be in {list(THEME_POLARITIES)}. "
-                f"Got {unknown} instead."
-            )
-        if len(set(labels.tolist())) < 2:
-            raise ValueError("ThemeSentimentClassifier needs at least two different polarities.")
+        labels = check_labels(y, len(pairs), THEME_POLARITIES, "ThemeSentimentClassifier")
         entry = backends.get(self.backend)
         self.backend_ = entry.build(self.params, random_state=self.random_state).fit(pairs, labels)
         self.classes_ = np.asarray(self.backend_.classes_, dtype=object)

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from cxml.comments._base import TextEstimatorMixin, as_texts
 from cxml.comments.backends import backends
 
-__all__ = ["ThemeClassifier", "tune_thresholds"]
+__all__ = ["ThemeClassifier", "themes_frame", "tune_thresholds"]
 
 _GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
@@ -32,6 +32,17 @@ def tune_thresholds(Y: np.ndarray, proba: np.ndarray) -> np.ndarray:
         scores = np.array([f1_score(Y[:, k], proba[:, k] >= t, zero_division=0) for t in _GRID])
         best[k] = float(np.median(_GRID[scores >= scores.max() - 1e-9]))  # middle of the plateau
     return best
+
+
+def themes_frame(classes: np.ndarray, chosen: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
+    """``themes`` (the chosen names per row) and ``theme_scores`` (name -> probability)."""
+    names = [str(c) for c in classes]
+    return pd.DataFrame(
+        {
+            "themes": [list(classes[row]) for row in chosen],
+            "theme_scores": [dict(zip(names, row.round(4).tolist(), strict=True)) for row in proba],
+        }
+    )
 
 
 class ThemeClassifier(ClassifierMixin, TextEstimatorMixin):
@@ -156,12 +167,4 @@ class ThemeClassifier(ClassifierMixin, TextEstimatorMixin):
     def predict_frame(self, X: Any) -> pd.DataFrame:
         """The public output columns ``themes`` and ``theme_scores`` (theme -> probability)."""
         proba = self.predict_proba(X)
-        names = [str(c) for c in self.classes_]
-        return pd.DataFrame(
-            {
-                "themes": [list(self.classes_[row]) for row in self._decide(proba)],
-                "theme_scores": [
-                    dict(zip(names, row.round(4).tolist(), strict=True)) for row in proba
-                ],
-            }
-        )
+        return themes_frame(self.classes_, self._decide(proba), proba)

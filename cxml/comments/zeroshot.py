@@ -24,7 +24,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils.validation import check_is_fitted
 
 from cxml.comments._base import TextEstimatorMixin, as_texts
-from cxml.comments.themes import tune_thresholds
+from cxml.comments.themes import themes_frame, tune_thresholds
 from cxml.errors import ConfigError
 from cxml.text.encoders import encode
 
@@ -203,12 +203,4 @@ class ZeroShotThemeClassifier(ClassifierMixin, TextEstimatorMixin):
     def predict_frame(self, X: Any) -> pd.DataFrame:
         """The public output columns ``themes`` and ``theme_scores``."""
         proba = self.predict_proba(X)
-        names = [str(c) for c in self.classes_]
-        return pd.DataFrame(
-            {
-                "themes": [list(self.classes_[row]) for row in self._decide(proba)],
-                "theme_scores": [
-                    dict(zip(names, row.round(4).tolist(), strict=True)) for row in proba
-                ],
-            }
-        )
+        return themes_frame(self.classes_, self._decide(proba), proba)

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["LinearHeadBackend", "aspect_blocks", "split_input"]
+__all__ = ["LinearHeadBackend", "aspect_blocks", "split_input", "take_rows"]
 
 
 def split_input(X: Any) -> tuple[list[str], np.ndarray | None]:
@@ -31,6 +31,11 @@ def split_input(X: Any) -> tuple[list[str], np.ndarray | None]:
         aspects = X["aspect"].astype(str).to_numpy(dtype=object) if "aspect" in X else None
         return X["text"].astype(str).tolist(), aspects
     return [str(t) for t in np.asarray(X, dtype=object).ravel()], None
+
+
+def take_rows(X: Any, index: np.ndarray) -> Any:
+    """Rows ``index`` of a frame or of a 1-D array of texts."""
+    return X.iloc[index] if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=object)[index]
 
 
 def aspect_blocks(features: Any, codes: np.ndarray, n_aspects: int) -> sp.csr_matrix:

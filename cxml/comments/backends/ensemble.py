@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from cxml.comments.backends._linear import take_rows
 from cxml.registry import backends
 
 __all__ = ["Ensemble", "EnsembleParams", "MemberSpec"]
@@ -63,10 +64,6 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _rows(X: Any, index: np.ndarray) -> Any:
-    return X.iloc[index] if hasattr(X, "iloc") else np.asarray(X, dtype=object)[index]
-
-
 @backends.register("cxml.ensemble.v1", params=EnsembleParams)
 class Ensemble(ClassifierMixin, BaseEstimator):
     """Members' probabilities combined by a logistic regression learned on a held-out slice."""
@@ -99,10 +96,10 @@ class Ensemble(ClassifierMixin, BaseEstimator):
         self.members_ = [
             backends.get(s.backend)
             .build(s.params, random_state=self.random_state)
-            .fit(_rows(X, fit_idx), y[fit_idx])
+            .fit(take_rows(X, fit_idx), y[fit_idx])
             for s in specs
         ]
-        parts = self._stack(_rows(X, blend_idx))
+        parts = self._stack(take_rows(X, blend_idx))
         target = y[blend_idx]
         if self.multilabel_:
             self.classes_ = np.arange(y.shape[1])

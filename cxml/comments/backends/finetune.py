@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
-from cxml.comments.backends._linear import split_input
+from cxml.comments.backends._linear import split_input, take_rows
 from cxml.registry import backends
 from cxml.text.encoders import minilm_path
 
@@ -57,10 +57,6 @@ def _tar(folder: Path) -> bytes:
         for path in sorted(folder.iterdir()):
             tar.add(path, arcname=path.name)
     return buffer.getvalue()
-
-
-def _subset(X: Any, index: np.ndarray) -> Any:
-    return X.iloc[index] if hasattr(X, "iloc") else np.asarray(X, dtype=object)[index]
 
 
 @backends.register("cxml.finetune.v1", params=FineTunedParams)
@@ -186,7 +182,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
             self.best_val_loss_ = float(trainer.state.best_metric or np.nan)
             self.epochs_run_ = float(trainer.state.epoch or 0)
         self.model_ = self.model_.to("cpu").eval()  # the trainer loaded the best epoch into it
-        self.holdout_ = (val_idx, self.predict_proba(_subset(X, val_idx)))
+        self.holdout_ = (val_idx, self.predict_proba(take_rows(X, val_idx)))
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
