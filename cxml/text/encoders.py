@@ -67,7 +67,10 @@ class _Transformer:
     def __init__(self, path: Path, *, max_length: int = 128, batch_size: int = 64) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
         stamp = ",".join(f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights)
         self.id = f"transformer/{hashlib.sha1(f'{path.resolve()}|{stamp}'.encode()).hexdigest()}"
