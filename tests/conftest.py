@@ -29,6 +29,7 @@ def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def tiny_transformer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny BERT with a WordPiece tokenizer trained on the spot on generated comments."""
+    import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
@@ -63,5 +64,6 @@ def tiny_transformer(tmp_path_factory: pytest.TempPathFactory) -> Path:
         intermediate_size=64,
         max_position_embeddings=64,
     )
+    torch.manual_seed(0)  # the same tiny model in every session
     BertModel(config).save_pretrained(folder)
     return folder
