@@ -134,7 +134,11 @@ def train_themes(
             model = fit_theme_model(frame.iloc[train], config, with_sentiment)
             held = frame.iloc[val]
             texts = held["text"].to_numpy(dtype=object)
-            proba_parts.append(pd.DataFrame(model.themes.predict_proba(texts), index=val))
+            proba_parts.append(
+                pd.DataFrame(
+                    model.themes.predict_proba(texts), index=val, columns=model.themes.classes_
+                )
+            )
             truth_parts.append(held["themes"])
             if model.sentiment is not None:
                 pairs = theme_pairs(held["text"], held["theme_sentiment"])
@@ -148,7 +152,9 @@ def train_themes(
         on_step("evaluating")
         names = [str(c) for c in model.themes.classes_]
         truth = pd.concat(truth_parts)
-        proba = pd.concat(proba_parts).loc[truth.index].to_numpy()
+        proba = (  # a theme missing from one fold's training part scores 0 in that fold
+            pd.concat(proba_parts).reindex(columns=names).fillna(0.0).loc[truth.index].to_numpy()
+        )
         Y = np.array([[n in t for n in names] for t in truth], dtype=int)
         predicted = model.themes._decide(proba).astype(int)
         table = theme_metrics(Y, predicted, names)
