@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from cxml.comments._base import TextEstimatorMixin, as_texts
 from cxml.comments.backends import backends
 
-__all__ = ["ThemeClassifier", "themes_frame", "tune_thresholds"]
+__all__ = ["ThemeClassifier", "ThemePredictions", "themes_frame", "tune_thresholds"]
 
 _GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
@@ -45,7 +45,33 @@ def themes_frame(classes: np.ndarray, chosen: np.ndarray, proba: np.ndarray) -> 
     )
 
 
-class ThemeClassifier(ClassifierMixin, TextEstimatorMixin):
+class ThemePredictions:
+    """``predict``, ``predict_themes`` and ``predict_frame`` of a theme model, derived from its
+    ``predict_proba``, ``_decide`` (probabilities -> chosen themes) and ``classes_``."""
+
+    classes_: np.ndarray
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _decide(self, proba: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 indicator matrix, shape (n_samples, n_themes)."""
+        return self._decide(self.predict_proba(X)).astype(int)
+
+    def predict_themes(self, X: Any) -> list[list[str]]:
+        """The assigned themes of each text, as lists of names."""
+        return [list(self.classes_[row]) for row in self._decide(self.predict_proba(X))]
+
+    def predict_frame(self, X: Any) -> pd.DataFrame:
+        """The public output columns ``themes`` and ``theme_scores`` (theme -> probability)."""
+        proba = self.predict_proba(X)
+        return themes_frame(self.classes_, self._decide(proba), proba)
+
+
+class ThemeClassifier(ThemePredictions, ClassifierMixin, TextEstimatorMixin):
     """Tag each comment with the themes it talks about (zero, one or many).
 
     Parameters
@@ -155,16 +181,3 @@ class ThemeClassifier(ClassifierMixin, TextEstimatorMixin):
             empty = ~chosen.any(axis=1)
             chosen[empty, proba[empty].argmax(axis=1)] = True
         return chosen
-
-    def predict(self, X: Any) -> np.ndarray:
-        """0/1 indicator matrix, shape (n_samples, n_themes)."""
-        return self._decide(self.predict_proba(X)).astype(int)
-
-    def predict_themes(self, X: Any) -> list[list[str]]:
-        """The assigned themes of each text, as lists of names."""
-        return [list(self.classes_[row]) for row in self._decide(self.predict_proba(X))]
-
-    def predict_frame(self, X: Any) -> pd.DataFrame:
-        """The public output columns ``themes`` and ``theme_scores`` (theme -> probability)."""
-        proba = self.predict_proba(X)
-        return themes_frame(self.classes_, self._decide(proba), proba)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sklearn.base import ClassifierMixin
@@ -24,7 +23,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils.validation import check_is_fitted
 
 from cxml.comments._base import TextEstimatorMixin, as_texts
-from cxml.comments.themes import themes_frame, tune_thresholds
+from cxml.comments.themes import ThemePredictions, tune_thresholds
 from cxml.errors import ConfigError
 from cxml.text.encoders import encode
 
@@ -78,7 +77,7 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
         raise ConfigError(f"{p}: not a valid taxonomy: {exc}") from None
 
 
-class ZeroShotThemeClassifier(ClassifierMixin, TextEstimatorMixin):
+class ZeroShotThemeClassifier(ThemePredictions, ClassifierMixin, TextEstimatorMixin):
     """Themes by similarity to a taxonomy; few-shot refinement with labelled comments.
 
     Parameters
@@ -191,16 +190,3 @@ class ZeroShotThemeClassifier(ClassifierMixin, TextEstimatorMixin):
         order = np.argsort(-(proba - self.thresholds_), axis=1)[:, self.max_themes :]
         np.put_along_axis(chosen, order, False, axis=1)
         return chosen
-
-    def predict(self, X: Any) -> np.ndarray:
-        """0/1 indicator matrix, shape (n_samples, n_themes)."""
-        return self._decide(self.predict_proba(X)).astype(int)
-
-    def predict_themes(self, X: Any) -> list[list[str]]:
-        """The assigned themes of each text."""
-        return [list(self.classes_[row]) for row in self._decide(self.predict_proba(X))]
-
-    def predict_frame(self, X: Any) -> pd.DataFrame:
-        """The public output columns ``themes`` and ``theme_scores``."""
-        proba = self.predict_proba(X)
-        return themes_frame(self.classes_, self._decide(proba), proba)
