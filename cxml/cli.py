@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from cxml import __version__
-from cxml.config import DataConfig, SentimentConfig, ThemesConfig, load_config
+from cxml.config import CsatConfig, DataConfig, SentimentConfig, ThemesConfig, load_config
 from cxml.console import output
 from cxml.errors import BadInputError, CxmlError
 
@@ -28,11 +28,13 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Generate and check data.", no_args_is_help=True)
 train_app = typer.Typer(help="Train, evaluate, log and register a model.", no_args_is_help=True)
-analyze_app = typer.Typer(help="Score files with registered models.", no_args_is_help=True)
+analyze_app = typer.Typer(help="Score comment files with registered models.", no_args_is_help=True)
+score_app = typer.Typer(help="Score ticket files with the registered model.", no_args_is_help=True)
 models_app = typer.Typer(help="Registered models and their aliases.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 app.add_typer(analyze_app, name="analyze")
+app.add_typer(score_app, name="score")
 app.add_typer(models_app, name="models")
 
 
@@ -196,6 +198,89 @@ def train_themes(
         f"themes: val micro-F1 {m['val_theme_micro_f1']:.3f}, macro-F1 "
         f"{m['val_theme_macro_f1']:.3f}{sentiment} in {time.perf_counter() - started:.0f}s; "
         f"run {result.run_id}; {where}"
+    )
+
+
+@train_app.command("csat")
+def train_csat(
+    config: ConfigOpt = None,
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="Rated tickets file.")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train the ticket bad-rating model and register it as cxml-csat (challenger)."""
+    from training.csat import train_csat as run
+
+    cfg = load_config(CsatConfig, config, set_ or [])
+    started = time.perf_counter()
+    with output.steps("training the ticket bad-rating model") as step:
+        result = run(cfg, data=data, on_step=step)
+    output.note(f"data: {result.data.describe()}")
+    if result.rejects:
+        output.note(f"rejected rows: {result.rejects}")
+    m = result.metrics
+    reg = result.registered
+    where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
+    output.result(
+        f"csat: newest tickets ROC-AUC {m['val_roc_auc']:.3f} (logistic regression "
+        f"{m['val_logistic_roc_auc']:.3f}), average precision {m['val_average_precision']:.3f}, "
+        f"ECE {m['val_ece']:.3f}; flags {m['val_flagged_share']:.0%} at precision "
+        f"{m['val_precision_at_policy']:.2f}, recall {m['val_recall_at_policy']:.2f} in "
+        f"{time.perf_counter() - started:.0f}s; run {result.run_id}; {where}"
+    )
+
+
+@score_app.command("tickets")
+def score_tickets(
+    file: Annotated[Path, typer.Argument(help="Tickets file (CSV, JSON Lines, Parquet, Excel).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file; format by extension.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="models:/NAME@ALIAS, a run URI or a folder (default: the cxml-csat champion).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Scoring moment of open tickets, ISO 8601 (default: now)."),
+    ] = None,
+    column: ColumnOpt = None,
+    dayfirst: Annotated[bool, typer.Option(help="Read 01/08/2023 as 1 August.")] = False,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+    chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
+) -> None:
+    """Add bad_rating_probability, at_risk and reasons to every ticket of a file."""
+    import pandas as pd
+
+    from cxml.data.io import count_rows
+    from cxml.scoring import score_tickets_file
+
+    moment = None
+    if as_of is not None:
+        parsed = pd.to_datetime(as_of, errors="coerce", utc=True)
+        if not isinstance(parsed, pd.Timestamp):
+            raise BadInputError(f"--as-of {as_of!r}: not a date/time (expected ISO 8601)")
+        moment = parsed
+    config = DataConfig(columns=_columns(column), dayfirst=dayfirst)
+    started = time.perf_counter()
+    with output.rows(f"scoring {file.name}", count_rows(file)) as advance:
+        result = score_tickets_file(
+            file,
+            out,
+            model=model,
+            as_of=moment,
+            config=config,
+            rejects=rejects,
+            chunksize=chunksize,
+            on_rows=advance,
+        )
+    seconds = time.perf_counter() - started
+    output.note(f"data: {result.data.describe()}")
+    where = f"; {result.data.rejected:,} rejects in {result.rejects}" if result.rejects else ""
+    output.result(
+        f"scored {result.rows:,} tickets with {', '.join(result.models)} in {seconds:.1f}s "
+        f"-> {result.output}{where}"
     )
 
 

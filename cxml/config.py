@@ -7,6 +7,7 @@ key instead of a silently ignored setting. The defaults of each model equal the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -17,7 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cxml.errors import ConfigError
 
 __all__ = [
+    "CsatConfig",
+    "CsatLabelsConfig",
     "DataConfig",
+    "FlagPolicyConfig",
     "ModelConfig",
     "RegistryConfig",
     "SentimentConfig",
@@ -25,6 +29,9 @@ __all__ = [
     "ThemeModelConfig",
     "ThemeSentimentModelConfig",
     "ThemesConfig",
+    "TicketFeaturesConfig",
+    "TicketModelConfig",
+    "TimeSplitConfig",
     "TrackingConfig",
     "apply_overrides",
     "load_config",
@@ -52,6 +59,9 @@ class DataConfig(StrictModel):
     max_text_chars: int = Field(default=20_000, ge=1)
     rejects: Path | None = Field(
         default=None, description="where rejected rows go; default: beside the input file"
+    )
+    dayfirst: bool = Field(
+        default=False, description="read dates such as 01/08/2023 as day first (1 August)"
     )
 
 
@@ -156,6 +166,116 @@ class ThemesConfig(StrictModel):
     tracking: TrackingConfig = Field(
         default_factory=lambda: TrackingConfig(experiment="cxml-themes")
     )
+
+
+#: Column names that reveal the survey answer: a ticket feature may never be one of these.
+_POST_SURVEY = re.compile(r"survey|rating|csat|satisf|nps", re.IGNORECASE)
+
+
+class TicketFeaturesConfig(StrictModel):
+    """Which ticket columns the bad-rating model reads; columns not declared are ignored.
+
+    Everything declared must be known while the ticket is open: declaring a column that exists
+    only after the survey (the rating, survey times, the survey comment) is an error.
+    """
+
+    durations: bool = Field(
+        default=True, description="hours to first reply and hours open (or to solve)"
+    )
+    calendar: bool = Field(default=True, description="hour, weekday and out-of-hours of creation")
+    counts: list[str] = Field(default_factory=lambda: ["replies", "reopens", "reassignments"])
+    categorical: list[str] = Field(
+        default_factory=lambda: ["channel", "category", "priority", "customer_tier"]
+    )
+    numeric: list[str] = Field(default_factory=list, description="other numeric columns")
+    text: ModelConfig | None = Field(
+        default_factory=lambda: ModelConfig(params={"char_ngrams": None, "max_features": 50_000}),
+        description="comment-model backend scoring the ticket text (null: text unused)",
+    )
+    ping_pong_hops: int = Field(
+        default=4, ge=2, description="reassignments that count as ping-pong"
+    )
+    business_hours: tuple[int, int] = (8, 20)
+    business_days: list[int] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday"
+    )
+
+    @model_validator(mode="after")
+    def _no_leakage(self) -> TicketFeaturesConfig:
+        from cxml.data.schema import POST_SURVEY_FIELDS
+
+        for key in ("counts", "categorical", "numeric"):
+            for column in getattr(self, key):
+                if column in POST_SURVEY_FIELDS or _POST_SURVEY.search(column):
+                    raise ValueError(
+                        f"{key} declares {column!r}, which exists only after the customer "
+                        "answered the survey: using it would leak the rating into the model"
+                    )
+        if self.text is not None:
+            from cxml.comments.backends import backends
+
+            backends.get(self.text.backend)
+        return self
+
+
+class TicketModelConfig(StrictModel):
+    """Gradient boosting (LightGBM), its calibration and imbalance handling."""
+
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    max_trees: int = Field(default=800, ge=1, description="upper bound; early stopping picks")
+    num_leaves: int = Field(default=7, ge=2)
+    min_child_samples: int = Field(default=50, ge=1)
+    reg_lambda: float = Field(default=1.0, ge=0)
+    class_weight: Literal["balanced"] | None = Field(
+        default=None, description="'balanced' reweights the rare bad class before calibration"
+    )
+    calibration: Literal["sigmoid", "isotonic"] = Field(
+        default="sigmoid", description="map from the booster's log-odds to probabilities"
+    )
+    calibration_fraction: float = Field(
+        default=0.2, gt=0, lt=1, description="newest share of the training tickets, held out"
+    )
+
+
+class FlagPolicyConfig(StrictModel):
+    """Which tickets get ``at_risk``: a capacity (share flagged) or a target precision."""
+
+    mode: Literal["capacity", "precision"] = "capacity"
+    capacity: float = Field(default=0.1, gt=0, le=1, description="flag at most this share")
+    precision: float = Field(default=0.5, gt=0, lt=1, description="target precision of flags")
+
+
+class CsatLabelsConfig(StrictModel):
+    """Which ratings are bad, and the least data worth training on."""
+
+    bad_ratings: list[int] = Field(default_factory=lambda: [1, 2])
+    min_rated: int = Field(default=200, ge=1, description="fewest rated tickets")
+    min_bad: int = Field(default=20, ge=1, description="fewest badly rated tickets")
+
+
+class TimeSplitConfig(StrictModel):
+    """Time-ordered evaluation: train on older tickets, evaluate on the newest."""
+
+    validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
+    refit: bool = Field(
+        default=True, description="after evaluating, refit on every rated ticket and register that"
+    )
+    seed: int = 13
+
+
+class CsatConfig(StrictModel):
+    """``cxml train csat``: the ticket bad-rating model."""
+
+    task: Literal["csat"] = "csat"
+    data: DataConfig = Field(default_factory=DataConfig)
+    labels: CsatLabelsConfig = Field(default_factory=CsatLabelsConfig)
+    features: TicketFeaturesConfig = Field(default_factory=TicketFeaturesConfig)
+    model: TicketModelConfig = Field(default_factory=TicketModelConfig)
+    policy: FlagPolicyConfig = Field(default_factory=FlagPolicyConfig)
+    reasons: int = Field(default=3, ge=0, le=10, description="reasons given per ticket")
+    split: TimeSplitConfig = Field(default_factory=TimeSplitConfig)
+    registry: RegistryConfig = Field(default_factory=lambda: RegistryConfig(name="cxml-csat"))
+    tracking: TrackingConfig = Field(default_factory=lambda: TrackingConfig(experiment="cxml-csat"))
 
 
 C = TypeVar("C", bound=StrictModel)

@@ -8,25 +8,32 @@ import pytest
 import yaml
 
 from cxml.comments.backends import backends
-from cxml.config import SentimentConfig, ThemesConfig, apply_overrides, load_config
+from cxml.config import (
+    CsatConfig,
+    SentimentConfig,
+    ThemesConfig,
+    apply_overrides,
+    load_config,
+)
 from cxml.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _resolved(config: SentimentConfig | ThemesConfig) -> dict:
+def _resolved(config: SentimentConfig | ThemesConfig | CsatConfig) -> dict:
     dumped = config.model_dump(mode="json")
-    for section in ("model", "theme_sentiment"):
-        if section in dumped:
-            entry = backends.get(dumped[section]["backend"])
-            params = entry.validate(dumped[section]["params"]).model_dump(mode="json")
-            dumped[section]["params"] = params
+    sections = [dumped.get("model"), dumped.get("theme_sentiment")]
+    sections.append(dumped.get("features", {}).get("text"))
+    for section in sections:
+        if section and "backend" in section:
+            entry = backends.get(section["backend"])
+            section["params"] = entry.validate(section["params"]).model_dump(mode="json")
     return dumped
 
 
-@pytest.mark.parametrize("model", [SentimentConfig, ThemesConfig])
+@pytest.mark.parametrize("model", [SentimentConfig, ThemesConfig, CsatConfig])
 def test_shipped_config_equals_the_built_in_defaults(
-    model: type[SentimentConfig] | type[ThemesConfig],
+    model: type[SentimentConfig] | type[ThemesConfig] | type[CsatConfig],
 ) -> None:
     shipped = load_config(model, REPO / "configs" / f"{model().task}.yaml")
     assert _resolved(shipped) == _resolved(model())
@@ -87,3 +94,9 @@ def test_bad_override_syntax() -> None:
         apply_overrides({}, ["split.seed"])
     with pytest.raises(ConfigError, match="is a value, not a section"):
         apply_overrides({"split": 3}, ["split.seed=1"])
+
+
+@pytest.mark.parametrize("column", ["rating", "survey_answered_at", "Survey_response_Date"])
+def test_ticket_features_refuse_post_survey_columns(column: str) -> None:
+    with pytest.raises(ConfigError, match="only after the customer answered the survey"):
+        load_config(CsatConfig, None, [f"features.categorical=[channel, {column}]"])

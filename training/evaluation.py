@@ -7,19 +7,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from sklearn.calibration import CalibrationDisplay
 from sklearn.metrics import (
+    PrecisionRecallDisplay,
+    RocCurveDisplay,
     accuracy_score,
+    average_precision_score,
+    brier_score_loss,
     confusion_matrix,
     f1_score,
     log_loss,
     precision_recall_fscore_support,
+    roc_auc_score,
 )
 
 __all__ = [
     "classification_metrics",
     "confusion_figure",
+    "expected_calibration_error",
+    "lift_table",
     "per_label_table",
     "reliability_figure",
+    "risk_figures",
+    "risk_metrics",
 ]
 
 
@@ -97,3 +107,83 @@ def reliability_figure(
     ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def expected_calibration_error(y: Any, p: Any, *, bins: int = 15) -> float:
+    """Mean |observed rate - mean probability| over ``bins`` equal-width bins, weighted by size."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    if not len(p):
+        return float("nan")
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    gap = np.abs(np.bincount(which, y, bins) - np.bincount(which, p, bins))
+    return float(gap.sum() / len(p))
+
+
+def risk_metrics(y: Any, p: Any, flagged: Any) -> dict[str, float]:
+    """ROC-AUC, average precision, Brier, ECE (15 bins) and precision / recall of ``flagged``."""
+    y, p, flagged = np.asarray(y, dtype=int), np.asarray(p, dtype=float), np.asarray(flagged)
+    hits = int((flagged & (y == 1)).sum())
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "average_precision": float(average_precision_score(y, p)),
+        "brier": float(brier_score_loss(y, p)),
+        "ece": expected_calibration_error(y, p),
+        "precision_at_policy": hits / max(int(flagged.sum()), 1),
+        "recall_at_policy": hits / max(int(y.sum()), 1),
+        "flagged_share": float(flagged.mean()),
+        "bad_rate": float(y.mean()),
+    }
+
+
+def lift_table(y: Any, p: Any, *, groups: int = 10) -> pd.DataFrame:
+    """Tickets ranked by risk in ``groups`` equal parts: bad rate, lift and cumulative recall."""
+    y, p = np.asarray(y, dtype=int), np.asarray(p, dtype=float)
+    order = np.argsort(-p, kind="stable")
+    part = np.arange(len(p)) * groups // max(len(p), 1)
+    rows = []
+    for g in range(groups):
+        members = order[part == g]
+        rows.append(
+            {
+                "decile": g + 1,
+                "tickets": len(members),
+                "min_probability": float(p[members].min()) if len(members) else np.nan,
+                "bad_rate": float(y[members].mean()) if len(members) else np.nan,
+                "bad": int(y[members].sum()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["lift"] = table["bad_rate"] / max(y.mean(), 1e-12)
+    table["cumulative_recall"] = table["bad"].cumsum() / max(int(y.sum()), 1)
+    return table
+
+
+def risk_figures(y: Any, p: Any) -> dict[str, Figure]:
+    """ROC, precision-recall, calibration and cumulative-gains plots of a bad-rating model."""
+    y, p = np.asarray(y, dtype=int), np.asarray(p, dtype=float)
+    figures = {}
+    for name, draw in (
+        ("roc", RocCurveDisplay.from_predictions),
+        ("precision_recall", PrecisionRecallDisplay.from_predictions),
+    ):
+        fig = Figure(figsize=(5, 5))
+        draw(y, p, ax=fig.subplots(), name="bad rating", plot_chance_level=True)
+        fig.tight_layout()
+        figures[name] = fig
+    fig = Figure(figsize=(5, 5))
+    CalibrationDisplay.from_predictions(y, p, n_bins=15, strategy="quantile", ax=fig.subplots())
+    fig.tight_layout()
+    figures["calibration"] = fig
+    table = lift_table(y, p)
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    shares = np.r_[0, table["tickets"].cumsum() / len(y)]
+    ax.plot(shares, np.r_[0, table["cumulative_recall"]], marker="o", label="model")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
+    ax.set_xlabel("share of tickets flagged (highest risk first)")
+    ax.set_ylabel("share of bad ratings caught")
+    ax.set_title("Cumulative gains (validation)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    figures["gains"] = fig
+    return figures

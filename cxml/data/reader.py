@@ -61,6 +61,7 @@ class TableReader:
             columns=self.config.columns,
             require=require,
             max_text_chars=self.config.max_text_chars,
+            dayfirst=self.config.dayfirst,
         )
 
     @property

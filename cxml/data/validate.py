@@ -66,6 +66,8 @@ class Validator:
         for training).
     max_text_chars : int, default=20_000
         Longer texts are cut to this length (counted in the summary; the row is kept).
+    dayfirst : bool, default=False
+        Read ambiguous dates such as ``01/08/2023`` as day first.
     """
 
     def __init__(
@@ -76,12 +78,14 @@ class Validator:
         columns: Mapping[str, str] | None = None,
         require: Iterable[str] = (),
         max_text_chars: int = 20_000,
+        dayfirst: bool = False,
     ) -> None:
         self.schema = schema
         self.source = source
         self.columns = dict(columns or {})
         self.require = {f.name for f in schema.fields if f.required} | set(require)
         self.max_text_chars = max_text_chars
+        self.dayfirst = dayfirst
         self.summary = ReadSummary(source=source)
         self._first_row_of_id: dict[str, int] = {}
         self._checked = False
@@ -192,6 +196,8 @@ class Validator:
         if spec.name == "lang":
             parsed, bad, reason = _parse_lang(values)
             return parsed, bad, reason
+        if spec.kind == "datetime":
+            return _parse_datetime(spec, values, dayfirst=self.dayfirst)
         return parse(spec, values)
 
     def _duplicates(
@@ -330,10 +336,12 @@ def _parse_number(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.nda
     return values_out, bad, reasons
 
 
-def _parse_datetime(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
+def _parse_datetime(
+    spec: FieldSpec, values: pd.Series, *, dayfirst: bool = False
+) -> tuple[pd.Series, np.ndarray, pd.Series]:
     missing = _is_missing(values)
     text = _as_text(values)
-    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
     bad = ~missing & parsed.isna().to_numpy()
     reason = text.map(lambda v: f"not a date/time (got {v!r}; expected ISO 8601)")
     return parsed, bad, reason

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxml.config import DataConfig
-from cxml.data import COMMENTS, ReadSummary, RejectsFile, TableReader, TableWriter
+from cxml.data import COMMENTS, TICKETS, ReadSummary, RejectsFile, TableReader, TableWriter
 from cxml.data.io import ROW
 from cxml.data.reader import default_rejects_path
 from cxml.errors import BadInputError
@@ -17,13 +17,20 @@ from cxml.tracking.loader import LoadedModel, load_model
 
 __all__ = [
     "COMMENT_MODELS",
+    "TICKET_INPUTS",
     "BatchResult",
     "analyze_comments_file",
     "load_comment_models",
+    "load_ticket_model",
     "score_frame",
+    "score_tickets_file",
+    "ticket_inputs",
 ]
 
 COMMENT_INPUTS = ["text", "lang"]
+#: What the ticket model reads: the canonical fields known while a ticket is open, and ``as_of``.
+TICKET_INPUTS = [f.name for f in TICKETS.fields if f.name != "rating"] + ["as_of"]
+TICKET_MODEL = "models:/cxml-csat@champion"
 #: What ``cxml analyze comments`` uses when no model is named: each one that is registered.
 COMMENT_MODELS = ("models:/cxml-sentiment@champion", "models:/cxml-themes@champion")
 
@@ -39,14 +46,20 @@ class BatchResult:
     models: list[str]
 
 
-def score_frame(frame: pd.DataFrame, models: list[LoadedModel], inputs: list[str]) -> pd.DataFrame:
+def score_frame(
+    frame: pd.DataFrame,
+    models: list[LoadedModel],
+    inputs: list[str] | Callable[[pd.DataFrame], pd.DataFrame],
+) -> pd.DataFrame:
     """Append every model's output columns to ``frame`` (row order kept).
 
+    ``inputs`` names the columns the models read, or makes their input frame from ``frame``.
     Input columns that share a name with an output column (a ``sentiment`` label, say) are kept
     as ``<name>_input``. With several models, ``model_name`` and ``model_version`` list each
     model's, joined by ``+``.
     """
-    outputs = [m.predict(frame[[c for c in inputs if c in frame]]) for m in models]
+    model_input = inputs(frame) if callable(inputs) else frame[[c for c in inputs if c in frame]]
+    outputs = [m.predict(model_input) for m in models]
     produced = {c for out in outputs for c in out.columns}
     base = frame.drop(columns=[ROW], errors="ignore")
     base = base.rename(columns={c: f"{c}_input" for c in base.columns if c in produced})
@@ -58,6 +71,38 @@ def score_frame(frame: pd.DataFrame, models: list[LoadedModel], inputs: list[str
     result["model_name"] = "+".join(m.name for m in models)
     result["model_version"] = "+".join(m.version for m in models)
     return result
+
+
+def ticket_inputs(frame: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The ticket model's input columns, timestamps as ISO 8601 strings (the pyfunc signature).
+
+    ``as_of`` fills rows that have no ``as_of`` of their own (the scoring moment of open
+    tickets); post-survey columns are never passed on.
+    """
+    inputs = frame[[c for c in TICKET_INPUTS if c in frame]].copy()
+    if as_of is not None:
+        given = inputs["as_of"] if "as_of" in inputs else pd.Series(None, index=inputs.index)
+        inputs["as_of"] = given.where(given.notna(), as_of.isoformat())
+    for name in ("created_at", "first_response_at", "solved_at", "as_of"):
+        if name in inputs and not pd.api.types.is_string_dtype(inputs[name]):
+            times = pd.to_datetime(inputs[name], errors="coerce", utc=True)
+            inputs[name] = times.map(lambda t: None if pd.isna(t) else t.isoformat())
+    return inputs
+
+
+def load_ticket_model(uri: str | None = None) -> LoadedModel:
+    """Load the ticket model at ``uri`` (default: the ``cxml-csat`` champion)."""
+    try:
+        model = load_model(uri or TICKET_MODEL)
+    except BadInputError:
+        if uri:
+            raise
+        raise BadInputError(
+            "no ticket model is registered: train one (cxml train csat) or name one with --model"
+        ) from None
+    if model.task != "csat":
+        raise BadInputError(f"{model.uri!r} is a {model.task!r} model, not a ticket model")
+    return model
 
 
 def load_comment_models(uris: Sequence[str] | None = None) -> list[LoadedModel]:
@@ -111,17 +156,70 @@ def analyze_comments_file(
         Called with the number of rows done after each chunk (for progress bars).
     """
     loaded = load_comment_models(models)
+    return _score_file(
+        path,
+        output,
+        TableReader(path, COMMENTS, config=config, chunksize=chunksize),
+        lambda good: score_frame(good, loaded, COMMENT_INPUTS),
+        loaded,
+        rejects=rejects,
+        on_rows=on_rows,
+    )
+
+
+def score_tickets_file(
+    path: str | Path,
+    output: str | Path,
+    *,
+    model: str | None = None,
+    as_of: pd.Timestamp | None = None,
+    config: DataConfig | None = None,
+    rejects: str | Path | None = None,
+    chunksize: int = 10_000,
+    on_rows: Callable[[int], None] = lambda n: None,
+) -> BatchResult:
+    """Score the tickets in ``path``: ``bad_rating_probability``, ``at_risk`` and ``reasons``.
+
+    ``as_of`` is the scoring moment of open tickets that carry no ``as_of`` column (default:
+    now, fixed when the job starts, so every chunk is scored as of the same moment). Other
+    parameters are those of :func:`analyze_comments_file`; ``model`` defaults to the
+    ``cxml-csat`` champion.
+    """
+    loaded = load_ticket_model(model)
+    moment = as_of if as_of is not None else pd.Timestamp.now(tz="UTC")
+
+    return _score_file(
+        path,
+        output,
+        TableReader(path, TICKETS, config=config, chunksize=chunksize),
+        lambda good: score_frame(good, [loaded], lambda f: ticket_inputs(f, moment)),
+        [loaded],
+        rejects=rejects,
+        on_rows=on_rows,
+    )
+
+
+def _score_file(
+    path: str | Path,
+    output: str | Path,
+    reader: TableReader,
+    score: Callable[[pd.DataFrame], pd.DataFrame],
+    loaded: list[LoadedModel],
+    *,
+    rejects: str | Path | None,
+    on_rows: Callable[[int], None],
+) -> BatchResult:
+    """Read ``path`` in chunks, score the good rows, write them atomically, rejects aside."""
     out_path = Path(output)
     if out_path.resolve() == Path(path).resolve():
         raise BadInputError(f"{output}: the output would overwrite the input")
-    reader = TableReader(path, COMMENTS, config=config, chunksize=chunksize)
     sink = RejectsFile(rejects or default_rejects_path(out_path))
     writer = TableWriter(out_path)
     try:
         for good, rejected in reader:
             sink.write(rejected)
             if len(good):
-                writer.write(score_frame(good, loaded, COMMENT_INPUTS))
+                writer.write(score(good))
             on_rows(len(good) + len(rejected))
     except BaseException:
         writer.abort()

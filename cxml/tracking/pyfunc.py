@@ -28,6 +28,7 @@ TASK_MODEL_NAMES = {"sentiment": "cxml-sentiment", "themes": "cxml-themes", "csa
 OUTPUT_COLUMNS = {
     "sentiment": ["sentiment", "sentiment_score"],
     "themes": ["themes", "theme_scores", "theme_sentiment"],
+    "csat": ["bad_rating_probability", "at_risk", "reasons"],
 }
 
 

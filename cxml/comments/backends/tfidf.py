@@ -28,7 +28,9 @@ class TfidfLinearParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] = (2, 5)
+    char_ngrams: tuple[int, int] | None = Field(
+        default=(2, 5), description="character n-grams within words; null: none"
+    )
     min_df: int = Field(default=2, ge=1)
     max_features: int | None = Field(default=300_000, ge=1, description="per vectoriser")
     morphemes: bool = Field(default=True, description="split Korean into morphemes (Kiwi)")
@@ -52,7 +54,7 @@ class TfidfLinear(LinearHeadBackend):
         self,
         *,
         word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] = (2, 5),
+        char_ngrams: tuple[int, int] | None = (2, 5),
         min_df: int = 2,
         max_features: int | None = 300_000,
         morphemes: bool = True,
@@ -85,17 +87,25 @@ class TfidfLinear(LinearHeadBackend):
             sublinear_tf=True,
             dtype=np.float32,
         )
-        self.char_ = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=tuple(self.char_ngrams),
-            min_df=self.min_df,
-            max_features=self.max_features,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
+        self.char_ = None
+        if self.char_ngrams is not None:
+            self.char_ = TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=tuple(self.char_ngrams),
+                min_df=self.min_df,
+                max_features=self.max_features,
+                sublinear_tf=True,
+                dtype=np.float32,
+            )
         words, chars = self._inputs(texts)
-        return sp.hstack([self.word_.fit_transform(words), self.char_.fit_transform(chars)])
+        blocks = [self.word_.fit_transform(words)]
+        if self.char_ is not None:
+            blocks.append(self.char_.fit_transform(chars))
+        return sp.hstack(blocks, format="csr")
 
     def _features(self, texts: list[str]) -> Any:
         words, chars = self._inputs(texts)
-        return sp.hstack([self.word_.transform(words), self.char_.transform(chars)])
+        blocks = [self.word_.transform(words)]
+        if self.char_ is not None:
+            blocks.append(self.char_.transform(chars))
+        return sp.hstack(blocks, format="csr")

@@ -1,0 +1,183 @@
+"""``cxml train csat``: the ticket bad-rating model.
+
+read -> keep rated tickets -> time-ordered split (evaluate on the newest) -> fit -> evaluate beside
+a logistic regression and the majority baseline -> log -> refit on every rated ticket -> register.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from cxml.config import CsatConfig
+from cxml.data import TICKETS, read_valid
+from cxml.data.synth import make_tickets
+from cxml.data.synth.tickets import TICKET_COLUMNS
+from cxml.errors import BadInputError
+from cxml.tickets import TicketFeaturizer, TicketRiskModel, check_ticket_counts
+from cxml.tickets.model import time_split
+from cxml.tracking import log_fingerprint, log_model, register, training_run
+from training.common import TrainResult
+from training.evaluation import lift_table, risk_figures, risk_metrics
+
+__all__ = [
+    "TICKET_EXAMPLE",
+    "bad_labels",
+    "build_model",
+    "linear_baseline",
+    "train_csat",
+]
+
+#: Input example stored with every ticket model: generated tickets, never a customer's.
+TICKET_EXAMPLE = make_tickets(2, seed=7, lang="mixed")[[c for c in TICKET_COLUMNS if c != "rating"]]
+#: Only ``ticket_id`` and ``created_at`` are required when scoring.
+OPTIONAL_INPUTS = tuple(c for c in TICKET_EXAMPLE.columns if c not in ("ticket_id", "created_at"))
+
+
+def bad_labels(rating: pd.Series, bad_ratings: list[int]) -> np.ndarray:
+    """1 where the rating is one of ``bad_ratings``, else 0."""
+    return pd.to_numeric(rating, errors="coerce").isin(bad_ratings).to_numpy(dtype=int)
+
+
+def build_model(config: CsatConfig) -> TicketRiskModel:
+    """The configured, unfitted :class:`TicketRiskModel`."""
+    return TicketRiskModel(
+        features=config.features,
+        model=config.model,
+        policy=config.policy,
+        reasons=config.reasons,
+        min_rated=config.labels.min_rated,
+        min_bad=config.labels.min_bad,
+        random_state=config.split.seed,
+    )
+
+
+def linear_baseline(config: CsatConfig) -> Pipeline:
+    """Logistic regression on the same features (one-hot categories, scaled numbers)."""
+    columns = ColumnTransformer(
+        [
+            (
+                "numbers",
+                make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()),
+                make_column_selector(dtype_include="number"),
+            ),
+            (
+                "categories",
+                OneHotEncoder(handle_unknown="ignore"),
+                make_column_selector(dtype_include="category"),
+            ),
+        ]
+    )
+    return make_pipeline(
+        TicketFeaturizer(config.features, random_state=config.split.seed),
+        columns,
+        LogisticRegression(max_iter=2000),
+    )
+
+
+def train_csat(
+    config: CsatConfig,
+    *,
+    data: str | Path | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> TrainResult:
+    """Train, evaluate, log and (by default) register the ticket bad-rating model.
+
+    Only rated tickets are used; unrated (open) ones are counted and skipped. Post-survey
+    columns in the file are never read; ``true_bad_probability`` (generated data) is used for
+    the ``oracle_roc_auc`` figure only.
+    """
+    path = Path(data) if data is not None else config.data.path
+    if path is None:
+        raise BadInputError("No training data: pass --data FILE or set data.path in the config")
+    on_step("reading and validating tickets")
+    frame, summary, rejects = read_valid(path, TICKETS, config=config.data)
+    if "rating" not in frame:
+        raise BadInputError(f"{path}: no rating column; map it with data.columns.rating=<column>")
+    rated = frame[frame["rating"].notna()].reset_index(drop=True)
+    bad = bad_labels(rated["rating"], config.labels.bad_ratings)
+    check_ticket_counts(bad, min_rated=config.labels.min_rated, min_bad=config.labels.min_bad)
+    older, newest = time_split(rated["created_at"], config.split.validation_fraction)
+    with training_run(config, task="csat", experiment=config.tracking.experiment) as run:
+        log_fingerprint(rated.assign(bad=bad), label="bad", name="train", source=str(path))
+        mlflow.log_metrics(
+            {
+                "data.rows_read": summary.rows,
+                "data.rows_rejected": summary.rejected,
+                "data.unrated_skipped": len(frame) - len(rated),
+            }
+        )
+        if rejects is not None:
+            mlflow.log_artifact(str(rejects), "data")
+        on_step("fitting on the older tickets")
+        started = time.perf_counter()
+        model = build_model(config).fit(rated.iloc[older], bad[older])
+        fit_seconds = time.perf_counter() - started
+        on_step("evaluating on the newest tickets")
+        held, y = rated.iloc[newest], bad[newest]
+        scored = time.perf_counter()
+        p = model.predict_proba(held)[:, 1]
+        predict_seconds = time.perf_counter() - scored
+        metrics = {f"val_{k}": v for k, v in risk_metrics(y, p, model.predict(held) == 1).items()}
+        on_step("fitting the logistic-regression baseline")
+        linear = linear_baseline(config).fit(rated.iloc[older], bad[older])
+        metrics["val_logistic_roc_auc"] = roc_auc_score(y, linear.predict_proba(held)[:, 1])
+        metrics["val_majority_brier"] = brier_score_loss(y, np.full(len(y), bad[older].mean()))
+        if "true_bad_probability" in held:
+            truth = held["true_bad_probability"].to_numpy(dtype=float)
+            metrics["val_oracle_roc_auc"] = roc_auc_score(y, truth)
+        metrics["train_seconds"] = fit_seconds
+        metrics["predict_rows_per_second"] = len(y) / max(predict_seconds, 1e-9)
+        policy = model.flag_policy
+        metrics.update(
+            {
+                "policy_threshold": policy.threshold,
+                "policy_expected_precision": policy.expected_precision,
+                "policy_expected_recall": policy.expected_recall,
+            }
+        )
+        mlflow.log_metrics(metrics)
+        mlflow.log_table(lift_table(y, p), "evaluation/lift_by_decile.json")
+        for name, figure in risk_figures(y, p).items():
+            mlflow.log_figure(figure, f"evaluation/{name}.png")
+        if config.split.refit:
+            on_step("refitting on every rated ticket")
+            model = build_model(config).fit(rated, bad)
+        importance = pd.DataFrame(
+            {
+                "feature": model.booster_.feature_name_,
+                "gain": model.booster_.booster_.feature_importance("gain"),
+            }
+        ).sort_values("gain", ascending=False)
+        mlflow.log_table(importance, "evaluation/feature_importance.json")
+        mlflow.log_dict(asdict(model.flag_policy), "policy.json")
+        on_step("logging the model")
+        model_uri = log_model(
+            model, task="csat", input_example=TICKET_EXAMPLE, optional_inputs=OPTIONAL_INPUTS
+        )
+        registered = None
+        if config.registry.enabled:
+            on_step(f"registering {config.registry.name}")
+            registered = register(model_uri, config.registry.name, alias=config.registry.alias)
+        run_id = run.info.run_id
+    return TrainResult(
+        run_id=run_id,
+        model_uri=model_uri,
+        metrics=metrics,
+        data=summary,
+        rejects=rejects,
+        registered=registered,
+        per_label=lift_table(y, p),
+    )
