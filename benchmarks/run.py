@@ -32,12 +32,13 @@ from sklearn.preprocessing import MultiLabelBinarizer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import tickets  # noqa: E402  (benchmarks/tickets.py)
+from discovery import discovery_task  # noqa: E402  (benchmarks/discovery.py)
+
 from cxml.comments import SentimentClassifier, theme_pairs  # noqa: E402
 from cxml.config import DataConfig, SentimentConfig, ThemesConfig, load_config  # noqa: E402
 from cxml.data import COMMENTS, read_valid  # noqa: E402
 from training.themes import fit_theme_model  # noqa: E402
-
-import tickets  # noqa: E402  (benchmarks/tickets.py)
 
 SPLIT_SEED = 13
 VALIDATION_FRACTION = 0.2
@@ -204,6 +205,13 @@ def task_nsmc(args: argparse.Namespace) -> dict[str, float]:
     return sentiment_figures(train, test, _sentiment_config(args))
 
 
+def task_discovery(args: argparse.Namespace) -> dict[str, float]:
+    """Theme discovery scored against gold themes, beside BERTopic on the same vectors."""
+    train = Path(args.train) if args.train else None
+    test = Path(args.test) if args.test else None
+    return discovery_task(train, test, data_dir())
+
+
 def task_womens(args: argparse.Namespace) -> dict[str, float]:
     """Women's clothing reviews through the ticket model's pipeline (bad = rating 1-2)."""
     default = data_dir() / "womens_clothing" / "train.jsonl"
@@ -235,6 +243,7 @@ TASKS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {
     "nsmc": task_nsmc,
     "airline": task_airline,
     "csat": tickets.task_csat,
+    "discovery": task_discovery,
     "womens": task_womens,
 }
 

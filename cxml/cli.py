@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -18,6 +19,9 @@ from cxml import __version__
 from cxml.config import CsatConfig, DataConfig, SentimentConfig, ThemesConfig, load_config
 from cxml.console import output
 from cxml.errors import BadInputError, CxmlError
+
+if TYPE_CHECKING:
+    from cxml.scoring import BatchResult
 
 app = typer.Typer(
     name="cxml",
@@ -41,6 +45,18 @@ app.add_typer(models_app, name="models")
 class Kind(StrEnum):
     comments = "comments"
     tickets = "tickets"
+
+
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(help="local: chunked, resumable, one machine; spark: mlflow spark_udf, Parquet."),
+]
+MasterOpt = Annotated[str, typer.Option(help="Spark master for --engine spark.")]
 
 
 class Lang(StrEnum):
@@ -249,10 +265,13 @@ def score_tickets(
     dayfirst: Annotated[bool, typer.Option(help="Read 01/08/2023 as 1 August.")] = False,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
     chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = "local[2]",
 ) -> None:
-    """Add bad_rating_probability, at_risk and reasons to every ticket of a file."""
-    import pandas as pd
+    """Add bad_rating_probability, at_risk and reasons to every ticket of a file.
 
+    An interrupted run (even killed) continues where it stopped when run again.
+    """
     from cxml.data.io import count_rows
     from cxml.scoring import score_tickets_file
 
@@ -263,6 +282,9 @@ def score_tickets(
             raise BadInputError(f"--as-of {as_of!r}: not a date/time (expected ISO 8601)")
         moment = parsed
     config = DataConfig(columns=_columns(column), dayfirst=dayfirst)
+    if engine is Engine.spark:
+        _spark(file, out, "tickets", [model] if model else None, moment, config, master)
+        return
     started = time.perf_counter()
     with output.rows(f"scoring {file.name}", count_rows(file)) as advance:
         result = score_tickets_file(
@@ -275,13 +297,7 @@ def score_tickets(
             chunksize=chunksize,
             on_rows=advance,
         )
-    seconds = time.perf_counter() - started
-    output.note(f"data: {result.data.describe()}")
-    where = f"; {result.data.rejected:,} rejects in {result.rejects}" if result.rejects else ""
-    output.result(
-        f"scored {result.rows:,} tickets with {', '.join(result.models)} in {seconds:.1f}s "
-        f"-> {result.output}{where}"
-    )
+    _batch_summary(result, "tickets", time.perf_counter() - started)
 
 
 @analyze_app.command("comments")
@@ -301,12 +317,20 @@ def analyze_comments(
     encoding: Annotated[str | None, typer.Option(help="Input encoding (detected).")] = None,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
     chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = "local[2]",
 ) -> None:
-    """Add sentiment, themes and theme-level sentiment to every comment of a file."""
+    """Add sentiment, themes and theme-level sentiment to every comment of a file.
+
+    An interrupted run (even killed) continues where it stopped when run again.
+    """
     from cxml.data.io import count_rows
     from cxml.scoring import analyze_comments_file
 
     config = DataConfig(columns=_columns(column), encoding=encoding)
+    if engine is Engine.spark:
+        _spark(file, out, "comments", model, None, config, master)
+        return
     started = time.perf_counter()
     with output.rows(f"scoring {file.name}", count_rows(file)) as advance:
         result = analyze_comments_file(
@@ -318,13 +342,85 @@ def analyze_comments(
             chunksize=chunksize,
             on_rows=advance,
         )
-    seconds = time.perf_counter() - started
+    _batch_summary(result, "comments", time.perf_counter() - started)
+
+
+def _batch_summary(result: BatchResult, what: str, seconds: float) -> None:
     output.note(f"data: {result.data.describe()}")
+    if result.resumed:
+        output.note("resumed from the checkpoint of an interrupted run")
     where = f"; {result.data.rejected:,} rejects in {result.rejects}" if result.rejects else ""
     output.result(
-        f"scored {result.rows:,} comments with {', '.join(result.models)} in {seconds:.1f}s "
-        f"-> {result.output}{where}"
+        f"scored {result.rows:,} {what} with {', '.join(result.models)} in {seconds:.1f}s "
+        f"({result.rows / max(seconds, 1e-9):,.0f} rows/s) -> {result.output}{where}"
     )
+
+
+def _spark(
+    file: Path,
+    out: Path,
+    task: str,
+    models: list[str] | None,
+    as_of: pd.Timestamp | None,
+    config: DataConfig,
+    master: str,
+) -> None:
+    from cxml.scoring.spark import score_with_spark
+
+    started = time.perf_counter()
+    with output.steps(f"scoring {file.name} on Spark ({master})") as step:
+        step("starting Spark and scoring")
+        result = score_with_spark(
+            file, out, task=task, models=models, as_of=as_of, config=config, master=master
+        )
+    where = f"; {result.rejected:,} rejects in {result.rejects}" if result.rejects else ""
+    output.result(
+        f"scored {result.rows:,} {task} on Spark with {', '.join(result.models)} in "
+        f"{time.perf_counter() - started:.1f}s -> {result.output}/ (Parquet){where}"
+    )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Processes; each loads the models.")] = 1,
+    sentiment_model: Annotated[
+        str | None, typer.Option(help="Sentiment model URI ('' = none; env CXML_SENTIMENT_MODEL).")
+    ] = None,
+    themes_model: Annotated[
+        str | None, typer.Option(help="Themes model URI ('' = none; env CXML_THEMES_MODEL).")
+    ] = None,
+    csat_model: Annotated[
+        str | None, typer.Option(help="Ticket model URI ('' = none; env CXML_CSAT_MODEL).")
+    ] = None,
+    reload_seconds: Annotated[
+        float | None, typer.Option(min=0, help="How often to check for moved aliases; 0: never.")
+    ] = None,
+    max_body_bytes: Annotated[int | None, typer.Option(min=1024, help="Largest body.")] = None,
+    max_batch: Annotated[int | None, typer.Option(min=1, help="Most items a request.")] = None,
+    graceful_seconds: Annotated[
+        int, typer.Option(min=0, help="Time given to requests in flight on shutdown.")
+    ] = 30,
+) -> None:
+    """Serve comment analysis and ticket scoring over HTTP (API key from CXML_API_KEY)."""
+    from cxml.scoring.service import serve as run
+    from cxml.scoring.settings import ServiceSettings
+
+    given = {
+        "sentiment_model": sentiment_model,
+        "themes_model": themes_model,
+        "csat_model": csat_model,
+        "reload_seconds": reload_seconds,
+        "max_body_bytes": max_body_bytes,
+        "max_batch": max_batch,
+    }
+    overrides = {
+        k: (v or None) if k.endswith("_model") else v for k, v in given.items() if v is not None
+    }
+    base = ServiceSettings.from_env()
+    settings = ServiceSettings.model_validate(base.model_dump() | overrides)
+    run(host, port, settings=settings, workers=workers, graceful_seconds=graceful_seconds)
 
 
 @models_app.command("list")

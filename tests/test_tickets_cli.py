@@ -9,7 +9,7 @@ import pytest
 from helpers import run_cli
 
 from cxml.data.synth import make_tickets
-from cxml.scoring.batch import score_tickets_file
+from cxml.scoring.batch import score_tickets_file, ticket_inputs
 from cxml.tracking.loader import load_model
 
 
@@ -44,16 +44,22 @@ def test_score_tickets_writes_scores_reasons_and_rejects(trained: Path) -> None:
 
 
 def test_every_path_gives_the_same_scores(trained: Path) -> None:
-    tickets = make_tickets(30, seed=33, open_share=0.3, start="2026-08-01")
+    tickets = make_tickets(30, seed=33, open_share=0.3, start="2026-08-01", days=20)
+    tickets.loc[2, "replies"] = None
     tickets.to_csv("batch.csv", index=False)
-    moment = pd.Timestamp("2026-09-01", tz="UTC")
+    moment = pd.Timestamp("2026-08-21T12:00", tz="UTC")
     score_tickets_file("batch.csv", "batch_scored.jsonl", as_of=moment)
     from_file = pd.read_json("batch_scored.jsonl", lines=True)
-    direct = load_model("cxml-csat").predict(tickets.assign(as_of=moment.isoformat()))
+    model = load_model("cxml-csat")
+    direct = model.predict(ticket_inputs(tickets, moment))
     assert from_file["bad_rating_probability"].round(12).tolist() == (
         direct["bad_rating_probability"].round(12).tolist()
     )
     assert from_file["reasons"].tolist() == direct["reasons"].tolist()
+    later = model.predict(ticket_inputs(tickets, moment + pd.Timedelta(hours=36)))
+    still_open = tickets["solved_at"].isna().to_numpy()
+    changed = later["bad_rating_probability"] != direct["bad_rating_probability"]
+    assert changed[still_open].any() and not changed[~still_open].any()
 
 
 def test_a_real_export_is_read_through_the_column_mapping(tmp_path: Path) -> None:
@@ -105,3 +111,19 @@ def test_too_few_ratings_exit_3() -> None:
     done = run_cli("train", "csat", "--data", "few.csv")
     assert done.returncode == 3
     assert "120 rated tickets" in done.stderr
+
+
+def test_python_api_scores_like_the_batch_path(trained: Path) -> None:
+    import cxml
+
+    tickets = make_tickets(25, seed=36, open_share=0.4, start="2026-08-01", days=20)
+    tickets.loc[4, "created_at"] = "garbage"
+    tickets.to_csv("api.csv", index=False)
+    moment = pd.Timestamp("2026-08-21T12:00", tz="UTC")
+    score_tickets_file("api.csv", "api_scored.parquet", as_of=moment)
+    with pytest.warns(UserWarning, match="1 of 25 rows were left out"):
+        scored = cxml.score_tickets(tickets, as_of="2026-08-21T12:00Z")
+    from_file = pd.read_parquet("api_scored.parquet")
+    assert scored["ticket_id"].tolist() == from_file["ticket_id"].tolist()
+    assert scored["bad_rating_probability"].tolist() == from_file["bad_rating_probability"].tolist()
+    assert scored.attrs["rejects"]["_field"].tolist() == ["created_at"]

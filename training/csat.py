@@ -24,8 +24,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from cxml.config import CsatConfig
 from cxml.data import TICKETS, read_valid
 from cxml.data.synth import make_tickets
-from cxml.data.synth.tickets import TICKET_COLUMNS
 from cxml.errors import BadInputError
+from cxml.scoring.batch import ticket_inputs
 from cxml.tickets import TicketFeaturizer, TicketRiskModel, check_ticket_counts
 from cxml.tickets.model import time_split
 from cxml.tracking import log_fingerprint, log_model, register, training_run
@@ -40,8 +40,11 @@ __all__ = [
     "train_csat",
 ]
 
-#: Input example stored with every ticket model: generated tickets, never a customer's.
-TICKET_EXAMPLE = make_tickets(2, seed=7, lang="mixed")[[c for c in TICKET_COLUMNS if c != "rating"]]
+#: Input example stored with every ticket model: generated tickets, never a customer's, in the
+#: form every scoring path passes them (:func:`cxml.scoring.batch.ticket_inputs`).
+TICKET_EXAMPLE = ticket_inputs(
+    make_tickets(2, seed=7, lang="mixed", open_share=0.5), pd.Timestamp("2026-07-01", tz="UTC")
+)
 #: Only ``ticket_id`` and ``created_at`` are required when scoring.
 OPTIONAL_INPUTS = tuple(c for c in TICKET_EXAMPLE.columns if c not in ("ticket_id", "created_at"))
 

@@ -160,6 +160,7 @@ class Validator:
         if "lang" in frame and "text" in out:
             unknown = _is_missing(out["lang"]) & ~_is_missing(out["text"])
             if unknown.any():
+                out["lang"] = out["lang"].astype(object)  # an all-empty column reads as float
                 out.loc[unknown, "lang"] = detect_lang(out.loc[unknown, "text"])
                 self.summary.lang_detected += int(unknown.sum())
         id_field = self.schema.id_field

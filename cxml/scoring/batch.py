@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +14,7 @@ from cxml.data import COMMENTS, TICKETS, ReadSummary, RejectsFile, TableReader, 
 from cxml.data.io import ROW
 from cxml.data.reader import default_rejects_path
 from cxml.errors import BadInputError
+from cxml.scoring.checkpoint import Checkpoint
 from cxml.tracking.loader import LoadedModel, load_model
 
 __all__ = [
@@ -31,6 +33,8 @@ COMMENT_INPUTS = ["text", "lang"]
 #: What the ticket model reads: the canonical fields known while a ticket is open, and ``as_of``.
 TICKET_INPUTS = [f.name for f in TICKETS.fields if f.name != "rating"] + ["as_of"]
 TICKET_MODEL = "models:/cxml-csat@champion"
+_TIMES = {f.name for f in TICKETS.fields if f.kind == "datetime"} | {"as_of"}
+_COUNTS = {f.name for f in TICKETS.fields if f.kind == "int" and f.name != "rating"}
 #: What ``cxml analyze comments`` uses when no model is named: each one that is registered.
 COMMENT_MODELS = ("models:/cxml-sentiment@champion", "models:/cxml-themes@champion")
 
@@ -44,6 +48,7 @@ class BatchResult:
     rejects: Path | None
     data: ReadSummary
     models: list[str]
+    resumed: bool = False
 
 
 def score_frame(
@@ -74,19 +79,29 @@ def score_frame(
 
 
 def ticket_inputs(frame: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The ticket model's input columns, timestamps as ISO 8601 strings (the pyfunc signature).
+    """The ticket model's input: exactly :data:`TICKET_INPUTS`, as the pyfunc signature has them.
 
-    ``as_of`` fills rows that have no ``as_of`` of their own (the scoring moment of open
-    tickets); post-survey columns are never passed on.
+    Timestamps become ISO 8601 strings and counts floats (missing as NaN); absent columns are
+    empty. ``as_of`` fills rows that have no ``as_of`` of their own (the scoring moment of open
+    tickets). Post-survey columns are never passed on.
     """
-    inputs = frame[[c for c in TICKET_INPUTS if c in frame]].copy()
+    inputs = pd.DataFrame(index=frame.index)
+    for name in TICKET_INPUTS:
+        values = frame[name] if name in frame else pd.Series(None, index=frame.index, dtype=object)
+        if name in _TIMES:
+            if not pd.api.types.is_string_dtype(values):
+                times = pd.to_datetime(values, errors="coerce", utc=True)
+                values = pd.Series(
+                    [None if pd.isna(t) else t.isoformat() for t in times], index=frame.index
+                )
+            values = values.astype(object).where(values.notna(), None)
+        elif name in _COUNTS:
+            values = pd.to_numeric(values, errors="coerce").astype("float64")
+        else:
+            values = values.astype(object).where(values.notna(), None)
+        inputs[name] = values
     if as_of is not None:
-        given = inputs["as_of"] if "as_of" in inputs else pd.Series(None, index=inputs.index)
-        inputs["as_of"] = given.where(given.notna(), as_of.isoformat())
-    for name in ("created_at", "first_response_at", "solved_at", "as_of"):
-        if name in inputs and not pd.api.types.is_string_dtype(inputs[name]):
-            times = pd.to_datetime(inputs[name], errors="coerce", utc=True)
-            inputs[name] = times.map(lambda t: None if pd.isna(t) else t.isoformat())
+        inputs["as_of"] = inputs["as_of"].where(inputs["as_of"].notna(), as_of.isoformat())
     return inputs
 
 
@@ -186,17 +201,54 @@ def score_tickets_file(
     ``cxml-csat`` champion.
     """
     loaded = load_ticket_model(model)
-    moment = as_of if as_of is not None else pd.Timestamp.now(tz="UTC")
-
+    reader = TableReader(path, TICKETS, config=config, chunksize=chunksize)
+    given = None if as_of is None else as_of.isoformat()
+    checkpoint = _checkpoint(
+        path,
+        Path(output),
+        reader,
+        [loaded],
+        options={"as_of": given},
+        state={"as_of": given or pd.Timestamp.now(tz="UTC").isoformat()},
+    )
+    moment = pd.Timestamp(checkpoint.state["as_of"])  # "now" of the job's first start
     return _score_file(
         path,
         output,
-        TableReader(path, TICKETS, config=config, chunksize=chunksize),
+        reader,
         lambda good: score_frame(good, [loaded], lambda f: ticket_inputs(f, moment)),
         [loaded],
         rejects=rejects,
         on_rows=on_rows,
+        checkpoint=checkpoint,
     )
+
+
+def _checkpoint(
+    path: str | Path,
+    output: Path,
+    reader: TableReader,
+    loaded: list[LoadedModel],
+    *,
+    options: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+) -> Checkpoint:
+    """The checkpoint of scoring ``path`` into ``output`` with ``loaded`` models and
+    ``options``; ``state`` is fixed at the job's first start."""
+    source = Path(path)
+    if output.resolve() == source.resolve():
+        raise BadInputError(f"{output}: the output would overwrite the input")
+    stat = source.stat()
+    job = {
+        "input": str(source.resolve()),
+        "size": stat.st_size,
+        "modified": stat.st_mtime_ns,
+        "models": [f"{m.uri} {m.version}" for m in loaded],
+        "chunksize": reader.chunksize,
+        "data": reader.config.model_dump(mode="json"),
+        "options": options or {},
+    }
+    return Checkpoint(output, job, state)
 
 
 def _score_file(
@@ -208,19 +260,26 @@ def _score_file(
     *,
     rejects: str | Path | None,
     on_rows: Callable[[int], None],
+    checkpoint: Checkpoint | None = None,
 ) -> BatchResult:
-    """Read ``path`` in chunks, score the good rows, write them atomically, rejects aside."""
+    """Read ``path`` in chunks, score the good rows, write them atomically, rejects aside.
+
+    Scored chunks are checkpointed (:class:`~cxml.scoring.checkpoint.Checkpoint`): rerunning
+    an interrupted job skips what is done and gives the same output as an uninterrupted run.
+    """
     out_path = Path(output)
-    if out_path.resolve() == Path(path).resolve():
-        raise BadInputError(f"{output}: the output would overwrite the input")
+    checkpoint = checkpoint or _checkpoint(path, out_path, reader, loaded)
+    for index, (good, rejected) in enumerate(reader):
+        if not checkpoint.done(index):
+            checkpoint.store(index, score(good) if len(good) else good, rejected)
+        on_rows(len(good) + len(rejected))
     sink = RejectsFile(rejects or default_rejects_path(out_path))
     writer = TableWriter(out_path)
     try:
-        for good, rejected in reader:
+        for scored, rejected in checkpoint.chunks():
             sink.write(rejected)
-            if len(good):
-                writer.write(score(good))
-            on_rows(len(good) + len(rejected))
+            if len(scored):
+                writer.write(scored)
     except BaseException:
         writer.abort()
         sink.abort()
@@ -228,15 +287,18 @@ def _score_file(
     rejects_path = sink.close()
     if writer.rows == 0:
         writer.abort()
+        checkpoint.remove()
         raise BadInputError(
             f"{path}: no valid rows to score ({reader.summary.describe()}); "
             f"see {rejects_path} for the reasons"
         )
     writer.close()
+    checkpoint.remove()
     return BatchResult(
         output=out_path,
         rows=writer.rows,
         rejects=rejects_path,
         data=reader.summary,
         models=[f"{m.name}/{m.version}" for m in loaded],
+        resumed=checkpoint.resumed,
     )

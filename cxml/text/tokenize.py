@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-__all__ = ["has_hangul", "tokenize", "tokenize_many"]
+__all__ = ["has_hangul", "kiwi", "tokenize", "tokenize_many"]
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[!?]", re.UNICODE)
@@ -25,7 +25,8 @@ def has_hangul(text: str) -> bool:
 
 
 @cache
-def _kiwi() -> Any:
+def kiwi() -> Any:
+    """The shared Kiwi morphological analyser of Korean (loaded once)."""
     from kiwipiepy import Kiwi
 
     return Kiwi()
@@ -56,7 +57,7 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
         if i not in is_korean:
             out[i] = _words(t)
     if korean:
-        analysed = _kiwi().tokenize([texts[i] for i in korean])
+        analysed = kiwi().tokenize([texts[i] for i in korean])
         for i, tokens in zip(korean, analysed, strict=True):
             out[i] = [tok.form.lower() for tok in tokens]
     return out

@@ -1,9 +1,10 @@
 """Ticket features known while the ticket is open, computed "as of" a moment.
 
 Only columns declared in :class:`~cxml.config.TicketFeaturesConfig` are read. Durations come
-from timestamps as of the scoring moment: a row's ``as_of`` column when present, else its
-``solved_at`` for a solved ticket, else now. A reply or solve stamped after that moment has not
-happened yet. Missing values and broken timestamps become missing features, never errors.
+from timestamps as of the scoring moment: a row's ``as_of`` column when present, else now; a
+ticket solved before that moment is seen as of its solving. A reply or solve stamped after the
+moment has not happened yet. Missing values and broken timestamps become missing features,
+never errors.
 
 The text signal is a comment-model backend (:mod:`cxml.comments.backends`) trained on the
 ticket texts to predict a bad rating. Like :class:`sklearn.preprocessing.TargetEncoder`,
@@ -175,8 +176,8 @@ class TicketFeaturizer(TransformerMixin, BaseEstimator):
             _stamps(_column(X, name))
             for name in ("created_at", "first_response_at", "solved_at", "as_of")
         )
-        moment = np.where(np.isnat(as_of), solved, as_of)
-        moment[np.isnat(moment)] = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None))
+        as_of[np.isnat(as_of)] = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None))
+        moment = np.where(solved < as_of, solved, as_of)  # a solved ticket is seen as of solving
         replied[replied > moment] = np.datetime64("NaT")
         status = {"replied": ~np.isnat(replied), "solved": ~np.isnat(solved) & (solved <= moment)}
         if config.durations:

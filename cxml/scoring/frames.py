@@ -1,0 +1,105 @@
+"""The Python API for notebooks: score DataFrames with the registered models.
+
+    >>> import cxml
+    >>> scored = cxml.analyze_comments(comments_df)        # doctest: +SKIP
+    >>> at_risk = cxml.score_tickets(tickets_df)           # doctest: +SKIP
+
+Rows go through the same validation, models and input shaping as batch files, so every path
+gives the same scores for the same rows. Rows that fail validation are left out of the result,
+with a warning; they are in ``result.attrs["rejects"]`` (row number, field, reason).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import pandas as pd
+
+from cxml.config import DataConfig
+from cxml.data import COMMENTS, TICKETS, Schema
+from cxml.data.io import ROW
+from cxml.data.validate import Validator
+from cxml.scoring.batch import (
+    COMMENT_INPUTS,
+    load_comment_models,
+    load_ticket_model,
+    score_frame,
+    ticket_inputs,
+)
+
+__all__ = ["analyze_comments", "score_tickets"]
+
+
+def _validated(frame: pd.DataFrame, schema: Schema, config: DataConfig | None) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    config = config or DataConfig()
+    validator = Validator(
+        schema,
+        source="(DataFrame)",
+        columns=config.columns,
+        max_text_chars=config.max_text_chars,
+        dayfirst=config.dayfirst,
+    )
+    numbered = frame.reset_index(drop=True).assign(**{ROW: range(1, len(frame) + 1)})
+    good, rejected = validator.validate(numbered)
+    if len(rejected):
+        warnings.warn(
+            f"{len(rejected)} of {len(frame)} rows were left out ({validator.summary.describe()}); "
+            'see result.attrs["rejects"]',
+            stacklevel=3,
+        )
+    good.attrs["rejects"] = rejected
+    return good
+
+
+def analyze_comments(
+    comments: pd.DataFrame,
+    *,
+    models: Sequence[str] | None = None,
+    config: DataConfig | None = None,
+) -> pd.DataFrame:
+    """Add ``sentiment``, ``sentiment_score``, ``themes``, ``theme_scores``, ``theme_sentiment``.
+
+    Parameters
+    ----------
+    comments : DataFrame
+        A ``text`` column (or one mapped in ``config.columns``), optional ``id`` and ``lang``.
+    models : sequence of str, default=None
+        Model URIs; None means the champions of ``cxml-sentiment`` and ``cxml-themes``.
+    config : DataConfig, default=None
+        Column mapping and text limit.
+    """
+    good = _validated(comments, COMMENTS, config)
+    out = score_frame(good, load_comment_models(models), COMMENT_INPUTS)
+    out.attrs["rejects"] = good.attrs["rejects"]
+    return out
+
+
+def score_tickets(
+    tickets: pd.DataFrame,
+    *,
+    model: str | None = None,
+    as_of: pd.Timestamp | str | None = None,
+    config: DataConfig | None = None,
+) -> pd.DataFrame:
+    """Add ``bad_rating_probability``, ``at_risk`` and ``reasons`` to each ticket.
+
+    Parameters
+    ----------
+    tickets : DataFrame
+        Tickets in the canonical schema (or mapped with ``config.columns``).
+    model : str, default=None
+        Model URI; None means the ``cxml-csat`` champion.
+    as_of : Timestamp or str, default=None
+        The scoring moment of open tickets (default: now).
+    config : DataConfig, default=None
+        Column mapping and date reading.
+    """
+    good = _validated(tickets, TICKETS, config)
+    moment = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz="UTC")
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
+    out = score_frame(good, [load_ticket_model(model)], lambda f: ticket_inputs(f, moment))
+    out.attrs["rejects"] = good.attrs["rejects"]
+    return out

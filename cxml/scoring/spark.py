@@ -1,0 +1,198 @@
+"""Batch scoring on Spark (``--engine spark``): the same pyfunc models through
+:func:`mlflow.pyfunc.spark_udf`, for files one machine cannot score in time.
+
+The input is read by Spark (CSV with a header, JSON Lines or Parquet), shaped as the local path
+shapes it (comments: ``text`` cut to the text limit, ``lang``; tickets:
+:func:`~cxml.scoring.batch.ticket_inputs`' columns and types, with one scoring moment), scored by
+each model's UDF and written as Parquet with the input columns and the models' outputs. Rows
+without a usable text (comments) or without ``ticket_id`` / ``created_at`` (tickets) go to
+``<output>.rejects`` (Parquet) with a reason. Unlike the local path, Spark does not check ids for
+duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cxml.config import DataConfig
+from cxml.errors import BadInputError
+from cxml.scoring.batch import (
+    TICKET_INPUTS,
+    load_comment_models,
+    load_ticket_model,
+)
+from cxml.tracking.loader import LoadedModel
+
+__all__ = ["OUTPUT_TYPES", "SparkResult", "score_with_spark", "spark_session"]
+
+#: The Spark type of each task's pyfunc output (the order of :data:`OUTPUT_COLUMNS` + model).
+OUTPUT_TYPES = {
+    "sentiment": "sentiment string, sentiment_score double",
+    "themes": "themes array<string>, theme_scores map<string,double>, "
+    "theme_sentiment map<string,string>",
+    "csat": "bad_rating_probability double, at_risk boolean, reasons array<string>",
+}
+_MODEL = ", model_name string, model_version string"
+_TIMES = ("created_at", "first_response_at", "solved_at", "as_of")
+_COUNTS = ("replies", "reopens", "reassignments")
+
+
+@dataclass
+class SparkResult:
+    """What a Spark job wrote."""
+
+    output: Path
+    rows: int
+    rejected: int
+    rejects: Path | None
+    models: list[str]
+
+
+def spark_session(master: str = "local[2]") -> Any:
+    """A Spark session whose Python workers run this interpreter (so they can load cxml)."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master(master)
+        .appName("cxml")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+
+
+def _read(spark: Any, path: Path) -> Any:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return spark.read.csv(
+            str(path),
+            header=True,
+            sep="\t" if suffix == ".tsv" else ",",
+            multiLine=True,
+            escape='"',
+            inferSchema=False,
+        )
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return spark.read.json(str(path))
+    if suffix == ".parquet":
+        return spark.read.parquet(str(path))
+    raise BadInputError(f"{path}: Spark reads CSV, JSON Lines or Parquet, not {suffix!r}")
+
+
+def score_with_spark(
+    path: str | Path,
+    output: str | Path,
+    *,
+    task: str,
+    models: Sequence[str] | None = None,
+    as_of: pd.Timestamp | None = None,
+    config: DataConfig | None = None,
+    master: str = "local[2]",
+) -> SparkResult:
+    """Score ``path`` on Spark and write Parquet to ``output`` (a folder, as Spark writes).
+
+    ``task`` is ``comments`` (``models``: comment model URIs, default the registered champions)
+    or ``tickets`` (``models``: at most one URI, default the ``cxml-csat`` champion; ``as_of``:
+    the scoring moment of open tickets, default now).
+    """
+    import mlflow
+    from pyspark.sql import functions as F
+
+    config = config or DataConfig()
+    source, out = Path(path), Path(output)
+    if task == "comments":
+        loaded = load_comment_models(models)
+    elif task == "tickets":
+        loaded = [load_ticket_model(models[0] if models else None)]
+    else:
+        raise BadInputError(f"unknown task {task!r}; expected comments or tickets")
+    spark = spark_session(master)
+    frame = _read(spark, source)
+    for field, column in config.columns.items():
+        frame = frame.withColumnRenamed(column, field)
+    if task == "comments":
+        if "text" not in frame.columns:
+            raise BadInputError(f"{source}: no text column; map one with --column text=NAME")
+        text = F.substring(F.col("text").cast("string"), 1, config.max_text_chars)
+        frame = frame.withColumn("text", text)
+        usable = F.col("text").isNotNull() & (F.length(F.trim(F.col("text"))) > 0)
+        reason = F.lit("empty text")
+        inputs = ["text", *(["lang"] if "lang" in frame.columns else [])]
+    else:
+        moment = (as_of or pd.Timestamp.now(tz="UTC")).isoformat()
+        frame = _ticket_columns(frame, moment)
+        usable = F.col("ticket_id").isNotNull() & F.col("created_at").isNotNull()
+        reason = F.lit("missing ticket_id or created_at")
+        inputs = TICKET_INPUTS
+    frame = frame.withColumn("_usable", usable).cache()
+    rejects = out.with_name(out.name + ".rejects")
+    bad = frame.filter(~F.col("_usable")).drop("_usable").withColumn("_reason", reason)
+    rejected = bad.count()
+    if rejected:
+        bad.write.mode("overwrite").parquet(str(rejects))
+    scored = frame.filter(F.col("_usable")).drop("_usable")
+    for i, model in enumerate(loaded):
+        udf = mlflow.pyfunc.spark_udf(
+            spark,
+            model.uri,
+            result_type=OUTPUT_TYPES[model.task] + _MODEL,
+            env_manager="local",
+        )
+        scored = scored.withColumn(f"_out{i}", udf(F.struct(*[F.col(c) for c in inputs])))
+    scored = _flatten(scored, loaded)
+    scored.write.mode("overwrite").parquet(str(out))
+    rows = spark.read.parquet(str(out)).count()
+    frame.unpersist()
+    return SparkResult(
+        output=out,
+        rows=rows,
+        rejected=rejected,
+        rejects=rejects if rejected else None,
+        models=[f"{m.name}/{m.version}" for m in loaded],
+    )
+
+
+def _ticket_columns(frame: Any, moment: str) -> Any:
+    """The ticket columns as :func:`~cxml.scoring.batch.ticket_inputs` passes them."""
+    from pyspark.sql import functions as F
+
+    for name in TICKET_INPUTS:
+        if name not in frame.columns:
+            frame = frame.withColumn(name, F.lit(None).cast("string"))
+    for name in _COUNTS:
+        frame = frame.withColumn(name, F.col(name).cast("double"))
+    for name in _TIMES:
+        frame = frame.withColumn(name, F.col(name).cast("string"))
+    return frame.withColumn("as_of", F.coalesce(F.col("as_of"), F.lit(moment)))
+
+
+def _flatten(scored: Any, loaded: list[LoadedModel]) -> Any:
+    """One column per output; model name and version of several models joined with ``+``."""
+    from pyspark.sql import functions as F
+
+    outputs, produced = [], set()
+    for i, model in enumerate(loaded):
+        names = [spec.split(" ")[0] for spec in OUTPUT_TYPES[model.task].split(", ")]
+        outputs += [F.col(f"_out{i}.{name}").alias(name) for name in names]
+        produced |= {*names, "model_name", "model_version"}
+    keep = [
+        F.col(c).alias(f"{c}_input" if c in produced else c)
+        for c in scored.columns
+        if not c.startswith("_out")
+    ]
+    return scored.select(
+        *keep,
+        *outputs,
+        F.lit("+".join(m.name for m in loaded)).alias("model_name"),
+        F.lit("+".join(m.version for m in loaded)).alias("model_version"),
+    )
