@@ -423,6 +423,103 @@ def serve(
     run(host, port, settings=settings, workers=workers, graceful_seconds=graceful_seconds)
 
 
+@app.command("discover")
+def discover(
+    file: Annotated[Path, typer.Argument(help="Comments file (CSV, JSON Lines, Parquet, Excel).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")],
+    column: ColumnOpt = None,
+    max_themes: Annotated[int, typer.Option(min=2, help="Most themes to find.")] = 40,
+    min_theme_size: Annotated[int, typer.Option(min=2, help="Fewest comments a theme.")] = 10,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+) -> None:
+    """Find the themes customers talk about; writes assignments, themes.csv and taxonomy.yaml.
+
+    Deterministic: the same rows in any order give the same themes. Rename the themes in
+    taxonomy.yaml, then classify with: cxml train themes --taxonomy DIR/taxonomy.yaml
+    """
+    from cxml.data import COMMENTS, read_valid
+    from cxml.discovery import discover as run
+    from cxml.discovery import write_discovery
+
+    config = DataConfig(columns=_columns(column))
+    frame, summary, rejects_path = read_valid(
+        file, COMMENTS, config=config, require=["text"], rejects=rejects
+    )
+    output.note(f"data: {summary.describe()}")
+    with output.steps(f"discovering themes in {file.name}") as step:
+        step("encoding and clustering")
+        result = run(frame, max_themes=max_themes, min_theme_size=min_theme_size)
+        step("writing")
+        paths = write_discovery(result, out)
+    table = Table("theme", "size", "share", box=None)
+    for row in result.themes.itertuples():
+        table.add_row(str(row.theme), f"{row.size:,}", f"{row.share:.1%}")
+    if not output.quiet:
+        output.out.print(table)
+    where = f"; rejects in {rejects_path}" if rejects_path else ""
+    output.result(
+        f"{len(result.themes)} themes, {result.outlier_share:.1%} outliers -> "
+        f"{', '.join(str(p) for p in paths.values())}{where}"
+    )
+
+
+@app.command("metrics")
+def metrics(
+    file: Annotated[Path, typer.Argument(help="Survey answers or tickets (any table format).")],
+    metric: Annotated[
+        str, typer.Option(help="csat, nps, ces, fcr, resolution_time, retention, churn, referral.")
+    ] = "csat",
+    kind: Annotated[Kind, typer.Option(help="What the file holds.")] = Kind.comments,
+    by: Annotated[list[str] | None, typer.Option(help="Segment column (repeatable).")] = None,
+    period: Annotated[str | None, typer.Option(help="D, W, M, Q or Y.")] = "M",
+    min_count: Annotated[int, typer.Option(min=1, help="Fewest answers for a value.")] = 30,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table here.")] = None,
+    column: ColumnOpt = None,
+) -> None:
+    """CX metrics by segment and period, each with a 95 % confidence interval."""
+    from cxml.data import read_valid, write_table
+    from cxml.data.schema import get_schema
+    from cxml.metrics import metric_table
+
+    frame, summary, _ = read_valid(
+        file, get_schema(kind.value), config=DataConfig(columns=_columns(column))
+    )
+    output.note(f"data: {summary.describe()}")
+    table = metric_table(
+        frame, metric, by=by or (), period=period or None, min_count=min_count  # type: ignore[arg-type]
+    )
+    if out:
+        write_table(table, out)
+    if not output.quiet:
+        output.out.print(table.to_string(index=False))
+    output.result(f"{metric}: {len(table)} rows" + (f" -> {out}" if out else ""))
+
+
+@app.command("drivers")
+def drivers(
+    file: Annotated[Path, typer.Argument(help="Analysed comments with themes and a rating.")],
+    score: Annotated[str, typer.Option(help="csat (ratings 1-5) or nps (0-10).")] = "csat",
+    min_count: Annotated[int, typer.Option(min=1, help="Fewest comments a theme.")] = 30,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table here.")] = None,
+    column: ColumnOpt = None,
+) -> None:
+    """Rank themes by how much they pull the score down, with significance."""
+    from cxml.data import COMMENTS, read_valid, write_table
+    from cxml.metrics import driver_table
+
+    frame, summary, _ = read_valid(
+        file, COMMENTS, config=DataConfig(columns=_columns(column)), require=["rating"]
+    )
+    output.note(f"data: {summary.describe()}")
+    table = driver_table(frame, score=score, min_count=min_count)  # type: ignore[arg-type]
+    if out:
+        write_table(table, out)
+    if not output.quiet:
+        shown = ["theme", "count", "impact", "bad_with", "bad_without", "q_value", "importance"]
+        output.out.print(table[shown].to_string(index=False))
+    output.result(f"drivers of {score}: {len(table)} themes" + (f" -> {out}" if out else ""))
+
+
 @models_app.command("list")
 def models_list() -> None:
     """Registered models, versions and aliases in the current MLflow store."""
