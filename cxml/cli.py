@@ -59,6 +59,20 @@ EngineOpt = Annotated[
 MasterOpt = Annotated[str, typer.Option(help="Spark master for --engine spark.")]
 
 
+class Period(StrEnum):
+    D = "D"
+    W = "W"
+    M = "M"
+    Q = "Q"
+    Y = "Y"
+
+
+class Score(StrEnum):
+    auto = "auto"
+    csat = "csat"
+    nps = "nps"
+
+
 class Lang(StrEnum):
     en = "en"
     ko = "ko"
@@ -471,7 +485,7 @@ def metrics(
     ] = "csat",
     kind: Annotated[Kind, typer.Option(help="What the file holds.")] = Kind.comments,
     by: Annotated[list[str] | None, typer.Option(help="Segment column (repeatable).")] = None,
-    period: Annotated[str | None, typer.Option(help="D, W, M, Q or Y.")] = "M",
+    period: Annotated[Period | None, typer.Option(help="Calendar period.")] = Period.M,
     min_count: Annotated[int, typer.Option(min=1, help="Fewest answers for a value.")] = 30,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table here.")] = None,
     column: ColumnOpt = None,
@@ -486,7 +500,11 @@ def metrics(
     )
     output.note(f"data: {summary.describe()}")
     table = metric_table(
-        frame, metric, by=by or (), period=period or None, min_count=min_count  # type: ignore[arg-type]
+        frame,
+        metric,  # type: ignore[arg-type]
+        by=by or (),
+        period=period.value if period else None,
+        min_count=min_count,
     )
     if out:
         write_table(table, out)
@@ -518,6 +536,60 @@ def drivers(
         shown = ["theme", "count", "impact", "bad_with", "bad_without", "q_value", "importance"]
         output.out.print(table[shown].to_string(index=False))
     output.result(f"drivers of {score}: {len(table)} themes" + (f" -> {out}" if out else ""))
+
+
+@app.command("report")
+def report(
+    file: Annotated[Path, typer.Argument(help="Analysed comments (from cxml analyze comments).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file; CSVs go beside it.")] = Path(
+        "report.html"
+    ),
+    tickets: Annotated[
+        Path | None,
+        typer.Option(help="Tickets (scored by cxml score tickets for the at-risk share)."),
+    ] = None,
+    discovered: Annotated[
+        Path | None, typer.Option(help="Folder written by cxml discover (reads its themes.csv).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="Page title.")] = "Customer experience report",
+    period: Annotated[Period, typer.Option(help="Period of the figures over time.")] = Period.M,
+    segment: Annotated[str | None, typer.Option(help="Break figures down by this column.")] = None,
+    score: Annotated[Score, typer.Option(help="csat (1-5), nps (0-10) or auto.")] = Score.auto,
+    min_count: Annotated[int, typer.Option(min=1, help="Fewest observations a figure.")] = 30,
+    column: ColumnOpt = None,
+) -> None:
+    """One self-contained HTML report (charts embedded, personal data redacted) and CSVs."""
+    from cxml.data import COMMENTS, TICKETS, read_valid
+    from cxml.report import build_report
+
+    themes_csv = discovered / "themes.csv" if discovered else None
+    if themes_csv is not None and not themes_csv.is_file():
+        raise BadInputError(
+            f"{discovered}: no themes.csv; point --discovered at a discovery folder"
+        )
+    config = DataConfig(columns=_columns(column))
+    comments, summary, _ = read_valid(
+        file, COMMENTS, config=config, rejects=out.parent / f"{file.stem}.rejects.csv"
+    )
+    output.note(f"data: {summary.describe()}")
+    ticket_frame = None
+    if tickets is not None:
+        rejects = out.parent / f"{tickets.stem}.rejects.csv"
+        ticket_frame = read_valid(tickets, TICKETS, rejects=rejects)[0]
+    with output.steps("building the report") as step:
+        step("metrics, drivers, charts")
+        result = build_report(
+            comments,
+            out=out,
+            tickets=ticket_frame,
+            discovered=pd.read_csv(themes_csv) if themes_csv else None,
+            title=title,
+            period=period.value,
+            segment=segment,
+            score=score.value,
+            min_count=min_count,
+        )
+    output.result(f"wrote {result.html} and {len(result.tables)} CSV files beside it")
 
 
 @models_app.command("list")

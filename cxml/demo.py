@@ -5,24 +5,30 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from cxml.config import DataConfig, SentimentConfig, ThemesConfig
+import pandas as pd
+
+from cxml.config import CsatConfig, DataConfig, SentimentConfig, ThemesConfig
 from cxml.console import output
 from cxml.data import write_table
-from cxml.data.synth import make_comments
+from cxml.data.synth import make_comments, make_tickets
 from cxml.tracking import tracking_uri
 
 __all__ = ["run_demo"]
 
 
 def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path]:
-    """Generate comments, train and register ``cxml-sentiment`` and ``cxml-themes``, score new
-    comments with both.
+    """Generate comments and tickets; train and register ``cxml-sentiment``, ``cxml-themes`` and
+    ``cxml-csat``; score new comments and open tickets; discover themes; write the VoC report.
 
     Everything is written under ``folder``: data and outputs in ``folder/cxml-demo/``, the MLflow
     store in ``folder/mlflow.db`` and ``folder/mlruns/`` (unless ``MLFLOW_TRACKING_URI`` is set).
     Returns the paths it wrote.
     """
-    from cxml.scoring import analyze_comments_file
+    from cxml.data import COMMENTS, TICKETS, read_valid
+    from cxml.discovery import discover, write_discovery
+    from cxml.report import build_report
+    from cxml.scoring import analyze_comments_file, score_tickets_file
+    from training.csat import train_csat
     from training.sentiment import train_sentiment
     from training.themes import train_themes
 
@@ -33,7 +39,7 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
         step("generating labelled comments (English and Korean)")
         train_path = write_table(make_comments(rows, lang="mixed", seed=seed), work / "train.jsonl")
         new = make_comments(max(rows // 4, 200), lang="mixed", seed=seed + 1)
-        new = new.drop(columns=["themes", "theme_sentiment", "sentiment", "rating"])
+        new = new.drop(columns=["themes", "theme_sentiment", "sentiment"])
         new_path = write_table(new, work / "new_comments.csv")
         config = SentimentConfig(data=DataConfig(rejects=work / "train.rejects.csv"))
         result = train_sentiment(config, data=train_path, on_step=step)
@@ -41,6 +47,31 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
         themes = train_themes(themes_config, data=train_path, on_step=step)
         step("scoring new comments with the champions")
         scored = analyze_comments_file(new_path, work / "new_comments.scored.csv")
+        step("generating tickets; training the ticket bad-rating model")
+        tickets = make_tickets(max(rows, 2000), lang="mixed", seed=seed, days=120, open_share=0.1)
+        tickets_path = write_table(tickets, work / "tickets.csv")
+        csat = train_csat(
+            CsatConfig(data=DataConfig(rejects=work / "tickets.rejects.csv")),
+            data=tickets_path,
+            on_step=step,
+        )
+        step("scoring the open tickets")
+        open_path = write_table(tickets[tickets["rating"].isna()], work / "open_tickets.csv")
+        moment = pd.Timestamp(tickets["created_at"].max(), tz="UTC")
+        at_risk = score_tickets_file(open_path, work / "open_tickets.scored.csv", as_of=moment)
+        step("discovering themes in the new comments")
+        discovered = discover(pd.read_csv(new_path))
+        discovery_paths = write_discovery(discovered, work / "discovered")
+        step("writing the VoC report")
+        comments, _, _ = read_valid(scored.output, COMMENTS)
+        ticket_rows, _, _ = read_valid(tickets_path, TICKETS)
+        report = build_report(
+            comments,
+            out=work / "report" / "report.html",
+            tickets=ticket_rows,
+            discovered=discovered,
+            segment="region",
+        )
     reg = result.registered
     reg_themes = themes.registered
     lines = [
@@ -55,10 +86,23 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
         if reg_themes
         else "",
         f"  scored file       {scored.output} ({scored.rows:,} rows)",
+        f"  ticket model      newest tickets ROC-AUC {csat.metrics['val_roc_auc']:.3f}, ECE "
+        f"{csat.metrics['val_ece']:.3f}",
+        f"  at-risk tickets   {at_risk.output} ({at_risk.rows:,} open tickets scored)",
+        f"  discovered        {len(discovered.themes)} themes -> {discovery_paths['taxonomy']}",
+        f"  VoC report        {report.html} (open it in a browser; CSVs beside it)",
         f"  MLflow store      {tracking_uri()}",
         "  open the MLflow UI: mlflow ui --backend-store-uri sqlite:///mlflow.db "
         "(then http://127.0.0.1:5000)",
     ]
     output.note("\n".join(line for line in lines if line))
     output.result(f"demo outputs in {work}; models {', '.join(scored.models)}")
-    return {"train": train_path, "new": new_path, "scored": scored.output}
+    return {
+        "train": train_path,
+        "new": new_path,
+        "scored": scored.output,
+        "tickets": tickets_path,
+        "at_risk": at_risk.output,
+        **{f"discovered_{k}": v for k, v in discovery_paths.items()},
+        "report": report.html,
+    }

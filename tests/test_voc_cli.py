@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import yaml
+from helpers import run_cli
 
 from cxml.data.synth import make_comments
-from helpers import run_cli
 
 
 def test_discover_metrics_and_drivers_from_the_cli() -> None:
@@ -16,7 +18,7 @@ def test_discover_metrics_and_drivers_from_the_cli() -> None:
     done = run_cli("discover", "comments.jsonl", "--out", "themes", "--max-themes", "12")
     assert done.returncode == 0, done.stderr
     assert "outliers" in done.stdout
-    taxonomy = yaml.safe_load(open("themes/taxonomy.yaml", encoding="utf-8"))
+    taxonomy = yaml.safe_load(Path("themes/taxonomy.yaml").read_text(encoding="utf-8"))
     assert taxonomy and pd.read_csv("themes/themes.csv")["size"].sum() <= 900
 
     done = run_cli(
@@ -35,3 +37,18 @@ def test_discover_metrics_and_drivers_from_the_cli() -> None:
 
     done = run_cli("metrics", "comments.jsonl", "--metric", "happiness")
     assert done.returncode == 2
+
+    done = run_cli(
+        "report",
+        "comments.jsonl",
+        "--out",
+        "report/voc.html",
+        "--discovered",
+        "themes",
+        "--segment",
+        "region",
+    )
+    assert done.returncode == 0, done.stderr
+    html = Path("report/voc.html").read_text(encoding="utf-8")
+    assert "Drivers" in html and "Discovered themes" in html
+    assert Path("report/drivers.csv").is_file()

@@ -1,0 +1,277 @@
+"""Build one self-contained HTML report, and CSV exports of its tables beside it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import jinja2
+import pandas as pd
+
+from cxml import __version__
+from cxml.data.io import write_table
+from cxml.errors import BadInputError
+from cxml.report import charts
+from cxml.report import sections as sec
+
+if TYPE_CHECKING:
+    from cxml.discovery import DiscoveryResult
+
+__all__ = ["ReportResult", "build_report"]
+
+_PERIOD_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+_TOP_THEMES = 6
+_EXAMPLES_PER_THEME = 3
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`build_report` wrote.
+
+    Attributes
+    ----------
+    html : Path
+        The report.
+    tables : dict of str to Path
+        CSV exports by name: ``metrics_over_time``, ``themes_by_sentiment``, ``drivers``,
+        ``examples``, and ``segments``, ``discovered_themes``, ``tickets_over_time`` when those
+        sections exist; each is ``<name>.csv`` in the folder of ``html``.
+    """
+
+    html: Path
+    tables: dict[str, Path]
+
+
+def build_report(
+    comments: pd.DataFrame,
+    *,
+    out: str | Path,
+    tickets: pd.DataFrame | None = None,
+    discovered: DiscoveryResult | pd.DataFrame | None = None,
+    title: str = "Customer experience report",
+    period: sec.Period = "M",
+    segment: str | None = None,
+    score: Literal["auto", "csat", "nps"] = "auto",
+    min_count: int = 30,
+    confidence: float = 0.95,
+) -> ReportResult:
+    """Write an HTML report of analysed comments (and tickets) to ``out``, CSVs beside it.
+
+    The page embeds its charts as SVG and loads nothing, so it works offline and can be mailed.
+    Sections: headline figures, figures over time, by segment, themes by sentiment, drivers,
+    discovered themes, example comments, tickets; each shown when the data supports it. Every
+    figure carries its confidence interval, and a figure from fewer than ``min_count``
+    observations is shown as missing with the reason. Comment text is redacted
+    (:func:`cxml.text.redact.redact_many`). The same input gives the same bytes.
+
+    Parameters
+    ----------
+    comments : DataFrame
+        Analysed comments, as :func:`cxml.data.read_valid` gives them: ``text`` and any of
+        ``themes``, ``theme_sentiment``, ``sentiment``, ``rating``, ``created_at``, ``id``.
+    out : str or Path
+        The HTML file; the CSV exports are written in its folder (``metrics_over_time.csv``,
+        ``themes_by_sentiment.csv``, ``drivers.csv``, ``examples.csv``, ...), replacing files
+        of those names. None is called ``themes.csv``, so a discovery folder is safe.
+    tickets : DataFrame, default=None
+        Tickets (``created_at`` and any of ``rating``, ``reopens`` + ``replies``, ``solved_at``,
+        ``at_risk`` from ``cxml score tickets``) for CSAT, FCR, resolution time and the share at
+        risk.
+    discovered : DiscoveryResult or DataFrame, default=None
+        Themes from :func:`cxml.discovery.discover`, or its ``themes`` table (``themes.csv``).
+    title : str, default="Customer experience report"
+        Page title.
+    period : {"D", "W", "M", "Q", "Y"}, default="M"
+        Period of the figures over time.
+    segment : str, default=None
+        A column of ``comments`` to break the headline figures down by (e.g. ``region``).
+    score : {"auto", "csat", "nps"}, default="auto"
+        The survey score of ``rating``: CSAT 1-5, or NPS 0-10; ``auto`` takes NPS when there are
+        ratings of 0 or above 5.
+    min_count : int, default=30
+        Fewest observations for a figure, and mentions for a driver to be tested.
+    confidence : float, default=0.95
+        Level of the intervals.
+
+    Returns
+    -------
+    ReportResult
+    """
+    if "text" not in comments:
+        raise BadInputError(f"comments need a 'text' column; they have {list(comments.columns)}")
+    if len(comments) == 0:
+        raise BadInputError("there are no comments to report on")
+    if period not in _PERIOD_NAMES:
+        raise BadInputError(f"period must be one of {list(_PERIOD_NAMES)}, got {period!r}")
+    if segment is not None and segment not in comments:
+        raise BadInputError(f"segment column {segment!r} is not in the comments")
+    html = Path(out)
+    if html.suffix.lower() not in (".html", ".htm"):
+        raise BadInputError(f"out must be an .html file, got {str(out)!r}")
+    folder = html.parent
+    survey = sec.pick_score(comments["rating"], score) if "rating" in comments else None
+    frame, specs = sec.comment_specs(comments, survey)
+    common: dict[str, Any] = {"min_count": min_count, "confidence": confidence}
+    times = sec.parse_times(comments)
+    context: dict[str, Any] = {
+        "title": title,
+        "n_comments": len(comments),
+        "first": _day(times.min()),
+        "last": _day(times.max()),
+        "period_name": _PERIOD_NAMES[period],
+        "confidence": round(100 * confidence),
+        "min_count": min_count,
+        "score": survey,
+        "version": __version__,
+        "headlines": sec.headlines(frame, specs, **common) if specs else [],
+    }
+    exports: dict[str, pd.DataFrame] = {}
+
+    if specs and "created_at" in comments:
+        table = sec.trend(frame, specs, period=period, **common)
+        exports["metrics_over_time"] = table
+        context["over_time"] = _trend_section(table, specs, "period", "comments")
+    if specs and segment is not None:
+        table = sec.trend(frame, specs, period=None, by=[segment], **common)
+        exports["segments"] = table
+        context["segments"] = {
+            "name": segment,
+            **_trend_section(table, specs, segment, None),
+            "chart": charts.segment_chart(table, specs, segment=segment),
+        }
+
+    themes, source = sec.theme_sentiment_table(comments)
+    exports["themes_by_sentiment"] = themes
+    context["themes"] = {
+        "rows": themes.to_dict(orient="records"),
+        "source": source,
+        "chart": charts.sentiment_chart(themes) if len(themes) else None,
+    }
+    if survey is not None and "themes" in comments:
+        drivers = sec.drivers(comments, survey, min_count=min_count)
+        exports["drivers"] = drivers
+        context["drivers"] = {
+            "rows": drivers.to_dict(orient="records"),
+            "label": specs[0].label,
+            "unit": specs[0].unit,
+            "alpha": sec.ALPHA,
+            "chart": (
+                charts.driver_chart(drivers, score_label=specs[0].label, unit=specs[0].unit)
+                if drivers["impact"].notna().any()
+                else None
+            ),
+        }
+    if discovered is not None:
+        table = sec.discovered_table(discovered)
+        exports["discovered_themes"] = table
+        context["discovered"] = table.to_dict(orient="records")
+
+    examples = sec.examples(
+        comments, sec.top_themes(comments, _TOP_THEMES), per_theme=_EXAMPLES_PER_THEME
+    )
+    exports["examples"] = examples
+    records = examples.astype(object).where(examples.notna(), None)
+    context["examples"] = [
+        (theme, group.to_dict(orient="records"))
+        for theme, group in records.groupby("theme", sort=False)
+    ]
+    if tickets is not None:
+        context["tickets"] = _tickets_section(tickets, period, exports, common)
+
+    paths = {
+        name: write_table(_rounded(table), folder / f"{name}.csv")
+        for name, table in exports.items()
+    }
+    _write_text(html, _render(context))
+    return ReportResult(html=html, tables=paths)
+
+
+def _trend_section(
+    table: pd.DataFrame, specs: Sequence[sec.MetricSpec], key: str, noun: str | None
+) -> dict[str, Any]:
+    """Table rows (one per ``key`` value, one cell per figure) and, with ``noun``, the chart."""
+    rows = []
+    for value, group in table.groupby(key, sort=False):
+        records = group.to_dict(orient="records")
+        cells = {
+            r["metric"]: {**r, "note": r["note"] if isinstance(r["note"], str) else None}
+            for r in records
+        }
+        first = cells[specs[0].name]
+        count = int(first["n"] + first["excluded"])
+        rows.append({"key": value, "count": count, "cells": [cells[s.name] for s in specs]})
+    section: dict[str, Any] = {"specs": specs, "rows": rows}
+    if noun is not None:
+        section["chart"] = charts.trend_chart(table, specs, noun=noun)
+    return section
+
+
+def _tickets_section(
+    tickets: pd.DataFrame,
+    period: sec.Period,
+    exports: dict[str, pd.DataFrame],
+    common: dict[str, Any],
+) -> dict[str, Any]:
+    if "created_at" not in tickets:
+        raise BadInputError(f"tickets need 'created_at'; they have {list(tickets.columns)}")
+    specs = sec.ticket_specs(tickets)
+    section: dict[str, Any] = {"n": len(tickets), "specs": specs}
+    if specs:
+        section["headlines"] = sec.headlines(tickets, specs, **common)
+        table = sec.trend(tickets, specs, period=period, **common)
+        exports["tickets_over_time"] = table
+        section["over_time"] = _trend_section(table, specs, "period", "tickets")
+    return section
+
+
+def _day(value: Any) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """Floats to 4 decimals: the CSVs are for people and spreadsheets."""
+    return table.round({c: 4 for c in table.columns if pd.api.types.is_float_dtype(table[c])})
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    """``value`` with ``digits`` decimals and thousands separators; an em dash when missing."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):,.{digits}f}"
+
+
+def _q_value(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _render(context: dict[str, Any]) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cxml.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = _number
+    env.filters["qvalue"] = _q_value
+    return env.get_template("report.html.j2").render(context)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in its folder, so it appears whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

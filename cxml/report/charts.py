@@ -1,0 +1,147 @@
+"""Report charts: matplotlib figures as self-contained SVG ``data:`` URIs.
+
+Text stays text in the SVG (``svg.fonttype: none``), so the browser draws it with its own fonts,
+Hangul included; a fixed ``svg.hashsalt`` and no date in the metadata make the same data give the
+same bytes. Colours are the Okabe-Ito palette, readable with colour-vision deficiencies.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from cxml.report.sections import POLARITIES, MetricSpec
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+__all__ = ["driver_chart", "segment_chart", "sentiment_chart", "trend_chart"]
+
+_RC: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "cxml-report",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e5e5e5",
+    "axes.axisbelow": True,
+}
+_METADATA = {"Date": None, "Creator": None, "Contributor": None, "Format": None, "Type": None}
+_LINE = "#0072B2"
+_COLORS = {
+    "negative": "#D55E00",
+    "neutral": "#999999",
+    "positive": "#009E73",
+    "conflict": "#E69F00",
+}
+_MAX_BARS = 15
+_MAX_TICKS = 12
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    """Report rc settings; text is drawn by the browser, so missing-glyph warnings are moot."""
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        yield
+
+
+def _encode(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", metadata=_METADATA)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def trend_chart(table: pd.DataFrame, specs: Sequence[MetricSpec], *, noun: str) -> str:
+    """One panel per figure over the periods (line, interval band), then volume bars.
+
+    ``table`` is :func:`cxml.report.sections.trend` by period; periods without a value (too few
+    observations) are gaps, and rows of unknown period are left out.
+    """
+    known = table[table["period"] != "unknown"]
+    periods = list(dict.fromkeys(known["period"]))
+    x = np.arange(len(periods))
+    with _style():
+        fig = Figure(figsize=(9.5, 1.9 * (len(specs) + 1)), layout="constrained")
+        axes = fig.subplots(len(specs) + 1, 1, sharex=True, squeeze=False)[:, 0]
+        for ax, spec in zip(axes, specs, strict=False):
+            rows = known[known["metric"] == spec.name].set_index("period").reindex(periods)
+            ax.fill_between(x, rows["ci_low"], rows["ci_high"], color=_LINE, alpha=0.18, lw=0)
+            ax.plot(x, rows["value"], color=_LINE, marker="o", ms=3)
+            if rows["value"].isna().all():
+                message = "no period has enough observations"
+                ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", color="#666666")
+                ax.set_yticks([])
+            ax.set_title(f"{spec.label} ({spec.unit.strip()})", loc="left", fontsize=9)
+        first = known[known["metric"] == specs[0].name].set_index("period").reindex(periods)
+        axes[-1].bar(x, first["n"] + first["excluded"], color="#56B4E9")
+        axes[-1].set_title(f"{noun} per period", loc="left", fontsize=9)
+        step = max(1, -(-len(periods) // _MAX_TICKS))
+        axes[-1].set_xticks(x[::step], periods[::step], rotation=30, ha="right")
+        return _encode(fig)
+
+
+def sentiment_chart(table: pd.DataFrame) -> str:
+    """Stacked horizontal bars of mentions by polarity, for the largest themes."""
+    top = table.head(_MAX_BARS).iloc[::-1]
+    with _style():
+        fig = Figure(figsize=(9.5, 0.9 + 0.32 * len(top)), layout="constrained")
+        ax = fig.subplots()
+        left = np.zeros(len(top))
+        for polarity in POLARITIES:
+            counts = top[polarity].to_numpy(dtype=float)
+            if counts.any():
+                ax.barh(top["theme"], counts, left=left, color=_COLORS[polarity], label=polarity)
+            left += counts
+        ax.set_xlabel("mentions")
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="lower right", frameon=False, ncols=4)
+        return _encode(fig)
+
+
+def driver_chart(table: pd.DataFrame, *, score_label: str, unit: str) -> str:
+    """Impact of each scored theme; significant ones in colour, the others grey and hatched."""
+    scored = table[table["impact"].notna()].head(_MAX_BARS).iloc[::-1]
+    colors = [
+        (_COLORS["negative"] if impact < 0 else _COLORS["positive"]) if significant else "#cccccc"
+        for impact, significant in zip(scored["impact"], scored["significant"], strict=True)
+    ]
+    with _style():
+        fig = Figure(figsize=(9.5, 0.9 + 0.32 * len(scored)), layout="constrained")
+        ax = fig.subplots()
+        bars = ax.barh(scored["theme"], scored["impact"], color=colors)
+        for bar, significant in zip(bars, scored["significant"], strict=True):
+            if not significant:
+                bar.set_hatch("///")
+                bar.set_edgecolor("#888888")
+        ax.axvline(0, color="#333333", lw=0.8)
+        ax.set_xlabel(f"impact on {score_label} ({unit.strip()}); grey: not significant")
+        ax.grid(axis="y", visible=False)
+        return _encode(fig)
+
+
+def segment_chart(table: pd.DataFrame, specs: Sequence[MetricSpec], *, segment: str) -> str:
+    """Each figure by segment: a point and its interval; segments without a value are empty."""
+    with _style():
+        segments = list(dict.fromkeys(table[segment]))
+        fig = Figure(figsize=(9.5, 0.9 + 0.3 * len(segments)), layout="constrained")
+        axes = fig.subplots(1, len(specs), sharey=True, squeeze=False)[0]
+        y = np.arange(len(segments))[::-1]
+        for ax, spec in zip(axes, specs, strict=True):
+            rows = table[table["metric"] == spec.name].set_index(segment).reindex(segments)
+            low = (rows["value"] - rows["ci_low"]).to_numpy(dtype=float)
+            high = (rows["ci_high"] - rows["value"]).to_numpy(dtype=float)
+            ax.errorbar(rows["value"], y, xerr=[low, high], fmt="o", color=_LINE, capsize=3)
+            ax.set_title(f"{spec.label} ({spec.unit.strip()})", loc="left", fontsize=9)
+        axes[0].set_yticks(y, segments)
+        return _encode(fig)
