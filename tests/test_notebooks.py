@@ -9,6 +9,14 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+#: Notebooks that train and register models: their MLflow store must be in their own folder.
+#: (voc_theme_mining analyses comments without MLflow.)
+TRAINS_MODELS = {"csat_model_review", "retraining_workflow", "sentiment_model_review"}
+
+
+def test_notebooks_are_found() -> None:
+    expected = TRAINS_MODELS | {"voc_theme_mining"}
+    assert expected <= {p.stem for p in NOTEBOOKS}
 
 
 @pytest.mark.slow
@@ -29,4 +37,5 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         if out.output_type == "error"
     ]
     assert not errors
-    assert (tmp_path / "mlflow.db").exists()
+    if path.stem in TRAINS_MODELS:
+        assert (tmp_path / "mlflow.db").exists()

@@ -126,4 +126,5 @@ def test_python_api_scores_like_the_batch_path(trained: Path) -> None:
     from_file = pd.read_parquet("api_scored.parquet")
     assert scored["ticket_id"].tolist() == from_file["ticket_id"].tolist()
     assert scored["bad_rating_probability"].tolist() == from_file["bad_rating_probability"].tolist()
-    assert scored.attrs["rejects"]["_field"].tolist() == ["created_at"]
+    assert [r["_field"] for r in scored.attrs["rejects"]] == ["created_at"]
+    assert len(scored.nlargest(3, "bad_rating_probability")) == 3

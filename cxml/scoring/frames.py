@@ -6,7 +6,8 @@
 
 Rows go through the same validation, models and input shaping as batch files, so every path
 gives the same scores for the same rows. Rows that fail validation are left out of the result,
-with a warning; they are in ``result.attrs["rejects"]`` (row number, field, reason).
+with a warning; ``result.attrs["rejects"]`` lists them (records with the row number, field,
+reason and raw row; plain Python values, so pandas operations on the result keep working).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _validated(frame: pd.DataFrame, schema: Schema, config: DataConfig | None) -
             'see result.attrs["rejects"]',
             stacklevel=3,
         )
-    good.attrs["rejects"] = rejected
+    good.attrs["rejects"] = rejected.to_dict(orient="records")
     return good
 
 
