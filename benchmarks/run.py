@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import tickets  # noqa: E402  (benchmarks/tickets.py)
 from discovery import discovery_task  # noqa: E402  (benchmarks/discovery.py)
+from scoring import scoring_task  # noqa: E402  (benchmarks/scoring.py)
 
 from cxml.comments import SentimentClassifier, theme_pairs  # noqa: E402
 from cxml.config import DataConfig, SentimentConfig, ThemesConfig, load_config  # noqa: E402
@@ -67,6 +68,11 @@ REFERENCES: dict[str, dict[str, tuple[float | None, str]]] = {
         "bad_rating_roc_auc": (0.95, "TF-IDF + logistic regression on text only 0.932"),
         "bad_rating_average_precision": (0.66, "TF-IDF + logistic regression on text only 0.607"),
     },
+    "scoring": {
+        "batch_rows_per_second": (1000.0, "default comment models, end to end"),
+        "batch_overhead_ratio": (0.15, "pipeline time over the bare models' time"),
+        "service_p99_ms_c10": (25.0, "one ticket a request, 10 concurrent clients"),
+    },
     "csat": {
         "roc_auc_share_of_oracle": (0.97, "share of the ROC-AUC of the true probabilities"),
         "ece": (0.02, "expected calibration error, 15 equal-width bins"),
@@ -75,7 +81,7 @@ REFERENCES: dict[str, dict[str, tuple[float | None, str]]] = {
 }
 
 #: Keys whose target is a maximum.
-LOWER_IS_BETTER = {"ece", "brier", "single_ticket_ms"}
+LOWER_IS_BETTER = {"ece", "brier", "single_ticket_ms", "batch_overhead_ratio", "service_p99_ms_c10"}
 
 
 def data_dir() -> Path:
@@ -205,6 +211,11 @@ def task_nsmc(args: argparse.Namespace) -> dict[str, float]:
     return sentiment_figures(train, test, _sentiment_config(args))
 
 
+def task_scoring(args: argparse.Namespace) -> dict[str, float]:
+    """Batch throughput, overhead, memory, resume identity, Spark, service latency."""
+    return scoring_task()
+
+
 def task_discovery(args: argparse.Namespace) -> dict[str, float]:
     """Theme discovery scored against gold themes, beside BERTopic on the same vectors."""
     train = Path(args.train) if args.train else None
@@ -244,6 +255,7 @@ TASKS: dict[str, Callable[[argparse.Namespace], dict[str, float]]] = {
     "airline": task_airline,
     "csat": tickets.task_csat,
     "discovery": task_discovery,
+    "scoring": task_scoring,
     "womens": task_womens,
 }
 

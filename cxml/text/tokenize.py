@@ -9,6 +9,8 @@ words and kept punctuation marks.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -48,16 +50,47 @@ def tokenize(text: str) -> list[str]:
 
 
 def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
-    """:func:`tokenize` for many texts; the Korean ones go through Kiwi in one batch."""
+    """:func:`tokenize` for many texts; the Korean ones go through Kiwi in one batch.
+
+    The morphemes of the latest Korean texts are remembered, so the models that score the same
+    chunk one after another (sentiment, themes, theme sentiment) analyse each text once.
+    """
     texts = list(texts)
     out: list[list[str]] = [[] for _ in texts]
-    korean = [i for i, t in enumerate(texts) if has_hangul(t)]
-    is_korean = set(korean)
+    korean = []
     for i, t in enumerate(texts):
-        if i not in is_korean:
+        if not has_hangul(t):
             out[i] = _words(t)
+        elif (known := _MORPHEMES.get(t)) is not None:
+            out[i] = list(known)
+        else:
+            korean.append(i)
     if korean:
         analysed = kiwi().tokenize([texts[i] for i in korean])
         for i, tokens in zip(korean, analysed, strict=True):
             out[i] = [tok.form.lower() for tok in tokens]
+            _MORPHEMES.put(texts[i], tuple(out[i]))
     return out
+
+
+class _Recent:
+    """A bounded, thread-safe map of the most recently stored items."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str, ...] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, value: tuple[str, ...]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_MORPHEMES = _Recent(50_000)
