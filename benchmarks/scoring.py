@@ -5,7 +5,9 @@ Everything runs in a temporary folder with its own MLflow store: the default com
 (``configs/sentiment.yaml``, ``configs/themes.yaml``) are trained on 4,000 generated comments,
 then a generated file of ``ROWS`` comments is scored end to end (read, validate, score,
 checkpoint, write) in a child process whose peak memory is read from the OS; the bare model time
-is the same models' ``predict`` on the same chunks held in memory.
+is the same models' ``predict`` on the same chunks held in memory. Service latency: see
+``benchmarks/scoring_service.py`` (a ticket model, ``cxml serve`` with 2 workers, closed-loop
+clients at 1, 10 and 50 concurrent).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from scoring_service import service_latency  # benchmarks/scoring_service.py
 
 from cxml.config import SentimentConfig, ThemesConfig
 from cxml.data.synth import make_comments
@@ -126,6 +129,7 @@ def scoring_task(rows: int = ROWS) -> dict[str, float]:
             spark_file = Path("spark.csv")
             pd.read_csv(big, nrows=5_000).to_csv(spark_file, index=False)
             figures["spark_ok"] = float(_spark_ok(spark_file))
+            figures.update(service_latency(Path(tmp) / "service"))
         finally:
             os.chdir(old)
     return figures

@@ -171,3 +171,12 @@ def test_durations_read_as_plain_words() -> None:
     assert duration(0.4) == "24 min"
     assert duration(14.2) == "14 h"
     assert duration(80) == "3.3 days"
+
+
+def test_solved_tickets_are_seen_as_of_their_solving(fitted: TicketRiskModel) -> None:
+    tickets = make_tickets(50, seed=23, start="2030-01-01", days=30)  # solved, in the future
+    features = fitted.featurizer_.transform(tickets)
+    took = pd.to_datetime(tickets["solved_at"]) - pd.to_datetime(tickets["created_at"])
+    assert np.allclose(features["hours_open"], took / pd.Timedelta(hours=1))
+    earlier = fitted.featurizer_.transform(tickets.assign(as_of="2030-01-02T00:00:00"))
+    assert (earlier["hours_open"].fillna(0) <= features["hours_open"]).all()

@@ -17,6 +17,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -178,7 +179,10 @@ class TicketRiskModel(ClassifierMixin, BaseEstimator):
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
         if isinstance(self.calibrator_, IsotonicRegression):
             return np.asarray(self.calibrator_.predict(logits), dtype=np.float64)
-        return np.asarray(self.calibrator_.predict_proba(logits[:, None])[:, 1], dtype=np.float64)
+        # LogisticRegression.predict_proba(logits[:, None])[:, 1], the same operations without
+        # its input checks, which cost more than the rest of calibrating one ticket
+        scores = logits[:, None] @ self.calibrator_.coef_.T + self.calibrator_.intercept_
+        return np.asarray(expit(scores.reshape(-1)), dtype=np.float64)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated ``[P(not bad), P(bad)]`` per ticket, shape (n_samples, 2)."""

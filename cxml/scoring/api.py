@@ -1,0 +1,221 @@
+"""Request and response bodies of the scoring service (they are its OpenAPI schema).
+
+Every request model forbids unknown fields, so a misspelt field, or a field that exists only
+after the customer answered the survey (``rating``, ``survey_*``), is a 422 that names it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
+
+__all__ = [
+    "AnalyzeCommentsRequest",
+    "AnalyzeCommentsResponse",
+    "Comment",
+    "CommentResult",
+    "ErrorBody",
+    "Health",
+    "ModelInfo",
+    "ModelsResponse",
+    "Readiness",
+    "ScoreTicketsRequest",
+    "ScoreTicketsResponse",
+    "Ticket",
+    "TicketScore",
+]
+
+MAX_TEXT_CHARS = 20_000
+_SHORT = 200
+
+_COMMENT_EXAMPLE: JsonDict = {
+    "id": "c-1",
+    "text": "The refund took three weeks to arrive.",
+    "lang": "en",
+}
+_TICKET_EXAMPLE: JsonDict = {
+    "ticket_id": "T-1001",
+    "created_at": "2024-05-02T09:14:00Z",
+    "first_response_at": "2024-05-02T13:40:00Z",
+    "channel": "email",
+    "category": "billing",
+    "priority": "high",
+    "customer_tier": "plus",
+    "replies": 3,
+    "reopens": 1,
+    "reassignments": 2,
+    "text": "I was charged twice and nobody answers.",
+}
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _OneOrBatch(_Request):
+    """A request with one item or a batch of them, never both."""
+
+    one_or_batch: ClassVar[tuple[str, str]]  # the two field names
+
+    @model_validator(mode="after")
+    def _check_one_or_batch(self) -> _OneOrBatch:
+        one, many = self.one_or_batch
+        if (getattr(self, one) is None) == (getattr(self, many) is None):
+            raise ValueError(f"give exactly one of {one!r} (one item) and {many!r} (a batch)")
+        return self
+
+
+class Comment(_Request):
+    """One survey comment."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_COMMENT_EXAMPLE]})
+
+    id: str | None = Field(default=None, max_length=_SHORT, description="your id, echoed back")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the comment")
+    lang: Literal["en", "ko"] | None = Field(default=None, description="detected when missing")
+
+
+class AnalyzeCommentsRequest(_OneOrBatch):
+    """``comment`` for one comment, ``comments`` for a batch."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"comment": _COMMENT_EXAMPLE}, {"comments": [_COMMENT_EXAMPLE]}]
+        }
+    )
+
+    one_or_batch = ("comment", "comments")
+
+    comment: Comment | None = None
+    comments: list[Comment] | None = None
+
+    @property
+    def items(self) -> list[Comment]:
+        """The comments, one or many."""
+        return [self.comment] if self.comment is not None else list(self.comments or [])
+
+
+class Ticket(_Request):
+    """An open (or solved) ticket in the canonical ticket schema, without any survey field."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TICKET_EXAMPLE]})
+
+    ticket_id: str = Field(min_length=1, max_length=_SHORT, description="unique ticket id")
+    created_at: datetime = Field(description="ticket opened (ISO 8601; no offset means UTC)")
+    first_response_at: datetime | None = Field(default=None, description="first agent reply")
+    solved_at: datetime | None = Field(default=None, description="solved; empty while open")
+    channel: str | None = Field(default=None, max_length=_SHORT, description="email, chat, ...")
+    category: str | None = Field(default=None, max_length=_SHORT)
+    priority: str | None = Field(default=None, max_length=_SHORT, description="low ... urgent")
+    customer_tier: str | None = Field(default=None, max_length=_SHORT)
+    replies: int | None = Field(default=None, ge=0, le=1_000_000, description="replies so far")
+    reopens: int | None = Field(default=None, ge=0, le=1_000_000)
+    reassignments: int | None = Field(default=None, ge=0, le=1_000_000)
+    lang: Literal["en", "ko"] | None = Field(default=None, description="detected when missing")
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, description="messages")
+
+
+class ScoreTicketsRequest(_OneOrBatch):
+    """``ticket`` for one ticket, ``tickets`` for a batch; ``as_of`` is the scoring moment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ticket": _TICKET_EXAMPLE},
+                {"tickets": [_TICKET_EXAMPLE], "as_of": "2024-05-03T08:00:00Z"},
+            ]
+        }
+    )
+
+    one_or_batch = ("ticket", "tickets")
+
+    ticket: Ticket | None = None
+    tickets: list[Ticket] | None = None
+    as_of: datetime | None = Field(
+        default=None,
+        description="moment the tickets are seen at (default: now); no offset means UTC",
+    )
+
+    @property
+    def items(self) -> list[Ticket]:
+        """The tickets, one or many."""
+        return [self.ticket] if self.ticket is not None else list(self.tickets or [])
+
+
+class _Scored(BaseModel):
+    model_name: str = Field(description="registered model(s) that scored the item, '+'-joined")
+    model_version: str = Field(description="their versions, in the same order")
+
+
+class CommentResult(_Scored):
+    """One analysed comment; fields of a model that is not served are null."""
+
+    id: str | None
+    lang: str = Field(description="given or detected language")
+    sentiment: str | None = None
+    sentiment_score: float | None = None
+    themes: list[str] | None = None
+    theme_scores: dict[str, float] | None = None
+    theme_sentiment: dict[str, str] | None = None
+
+
+class AnalyzeCommentsResponse(BaseModel):
+    """The comments in request order."""
+
+    items: list[CommentResult]
+
+
+class TicketScore(_Scored):
+    """One scored ticket."""
+
+    ticket_id: str
+    bad_rating_probability: float = Field(description="calibrated probability of a 1-2 rating")
+    at_risk: bool = Field(description="flagged by the model's policy")
+    reasons: list[str] = Field(description="what drives the probability up, strongest first")
+
+
+class ScoreTicketsResponse(BaseModel):
+    """The tickets in request order."""
+
+    items: list[TicketScore]
+    as_of: datetime = Field(description="the scoring moment used: the request's, else now")
+
+
+class ModelInfo(BaseModel):
+    """One configured model: what it resolves to now, or why it is not loaded."""
+
+    task: str
+    uri: str = Field(description="configured URI")
+    loaded: bool
+    name: str | None = None
+    version: str | None = None
+    loaded_at: datetime | None = None
+    error: str | None = None
+
+
+class ModelsResponse(BaseModel):
+    """Every configured model."""
+
+    models: list[ModelInfo]
+
+
+class Health(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Ready once the first load is done and at least one model is loaded."""
+
+    ready: bool
+    models: dict[str, str] = Field(description="task -> 'name/version', or why it is missing")
+
+
+class ErrorBody(BaseModel):
+    """An error other than a validation error."""
+
+    detail: str

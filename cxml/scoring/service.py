@@ -1,0 +1,380 @@
+"""``cxml serve``: the HTTP scoring service (FastAPI + uvicorn).
+
+Endpoints: ``POST /v1/comments:analyze`` (sentiment, themes and theme sentiment),
+``POST /v1/tickets:score`` (bad-rating probability, flag and reasons), ``GET /v1/models``,
+``GET /healthz`` (the process is up), ``GET /readyz`` (models loaded) and ``GET /metrics``
+(Prometheus). Paths under ``/v1/`` need the ``X-API-Key`` header when a key is configured.
+
+Models are loaded through :func:`cxml.tracking.load_model` by a :class:`ModelHolder` when the
+app starts; every ``reload_seconds`` the holder asks the registry whether an alias moved and
+swaps in the new version without dropping a request. Scoring is synchronous CPU work, so the
+scoring endpoints are plain functions that FastAPI runs in its thread pool. Tickets reach the
+model exactly as in batch scoring: :func:`tickets_input` hands the request's tickets to
+:func:`cxml.scoring.batch.ticket_inputs_from_columns`, the definition of the model's input that
+:func:`cxml.scoring.batch.ticket_inputs` uses for a file's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import os
+import socket
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from mlflow.exceptions import MlflowException
+
+from cxml import __version__
+from cxml.data.schema import POST_SURVEY_FIELDS, TICKETS
+from cxml.scoring.api import (
+    AnalyzeCommentsRequest,
+    AnalyzeCommentsResponse,
+    Comment,
+    CommentResult,
+    ErrorBody,
+    Health,
+    ModelInfo,
+    ModelsResponse,
+    Readiness,
+    ScoreTicketsRequest,
+    ScoreTicketsResponse,
+    Ticket,
+    TicketScore,
+)
+from cxml.scoring.batch import COMMENT_INPUTS, score_frame, ticket_inputs_from_columns
+from cxml.scoring.holder import ModelHolder
+from cxml.scoring.middleware import (
+    ApiKeyMiddleware,
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    ServiceMetrics,
+)
+from cxml.scoring.settings import ServiceSettings
+from cxml.text.lang import detect_lang
+from cxml.tracking.loader import LoadedModel
+from cxml.tracking.pyfunc import CxmlModel
+
+__all__ = ["comments_frame", "create_app", "serve", "tickets_input"]
+
+log = logging.getLogger("cxml.serve")
+
+COMMENT_TASKS = ("sentiment", "themes")
+TICKET_FIELDS = tuple(f for f in TICKETS.fields if f.name not in POST_SURVEY_FIELDS)
+_COMMENT_OUTPUTS = tuple(CommentResult.model_fields)
+
+#: Documented in OpenAPI; :class:`ApiKeyMiddleware` does the checking, before any body is read.
+_API_KEY = APIKeyHeader(
+    name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="the service's API key"
+)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing or wrong API key"},
+    413: {"model": ErrorBody, "description": "body or batch too large"},
+    503: {"model": ErrorBody, "description": "the model for this endpoint is not loaded"},
+}
+
+
+def comments_frame(comments: Sequence[Comment]) -> pd.DataFrame:
+    """The comment models' input frame: ``id``, ``text`` and ``lang`` (detected when missing)."""
+    texts = [c.text for c in comments]
+    langs: list[Any] = [c.lang for c in comments]
+    if None in langs:
+        langs = [given or found for given, found in zip(langs, detect_lang(texts), strict=True)]
+    ids = pd.Series([c.id for c in comments], dtype=object)  # None stays None, not NaN
+    return pd.DataFrame({"id": ids, "text": texts, "lang": langs})
+
+
+def tickets_input(tickets: Sequence[Ticket], as_of: datetime) -> pd.DataFrame:
+    """The ticket model's input for ``tickets`` seen at ``as_of``, as batch scoring makes it.
+
+    The validated fields go straight to :func:`ticket_inputs_from_columns`, with no frame of
+    rows in between (times become ISO 8601 strings in UTC; a time without an offset is UTC). A
+    missing ``lang`` is detected from ``text`` when there is one, as the batch reader does.
+    """
+    columns = {spec.name: [getattr(t, spec.name) for t in tickets] for spec in TICKET_FIELDS}
+    langs, texts = columns["lang"], columns["text"]
+    unknown = [i for i, t in enumerate(tickets) if t.lang is None and t.text is not None]
+    if unknown:
+        detected = detect_lang([texts[i] for i in unknown]).tolist()
+        for i, lang in zip(unknown, detected, strict=True):
+            langs[i] = lang
+    return ticket_inputs_from_columns(columns, pd.RangeIndex(len(tickets)), pd.Timestamp(as_of))
+
+
+def _predict(model: LoadedModel, inputs: pd.DataFrame) -> pd.DataFrame:
+    """``model.predict(inputs)`` without MLflow's check of the input against the signature.
+
+    The request models and :func:`tickets_input` already give the signature's columns and
+    types, and the check costs more than a third of scoring one ticket. Models that are not a
+    :class:`~cxml.tracking.pyfunc.CxmlModel` go through the pyfunc.
+    """
+    try:
+        python_model = model.pyfunc.unwrap_python_model()
+    except MlflowException:  # not a Python model
+        python_model = None
+    if not isinstance(python_model, CxmlModel):
+        return model.predict(inputs)
+    return python_model.predict(None, inputs)
+
+
+def _warm_up(model: LoadedModel) -> None:
+    """Score the model's stored input example once, so no request pays for first-call loading
+    (the Korean tokenizer's dictionary alone takes seconds)."""
+    example = model.pyfunc.input_example
+    if example is None:
+        return
+    started = time.perf_counter()
+    try:
+        model.predict(example)
+    except Exception as exc:  # the requests will show the failure; loading goes on
+        log.warning("%s version %s fails on its input example: %s", model.name, model.version, exc)
+        return
+    log.info(
+        "%s version %s warmed up in %.1f s",
+        model.name,
+        model.version,
+        time.perf_counter() - started,
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _records(frame: pd.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as plain Python values, for the ``fields`` it has."""
+    columns = {f: frame[f].tolist() for f in fields if f in frame}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _check_batch(n: int, limit: int) -> None:
+    if n > limit:
+        raise HTTPException(413, f"{n} items in one request; at most {limit} (CXML_MAX_BATCH)")
+
+
+def _unavailable(what: str, holder: ModelHolder, tasks: Sequence[str]) -> HTTPException:
+    reasons = [
+        f"{task}: {holder.status[task].error}" if task in holder.status else f"{task}: not served"
+        for task in tasks
+    ]
+    return HTTPException(503, f"no {what} model is loaded ({'; '.join(reasons)})")
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the service; ``settings`` default to :meth:`ServiceSettings.from_env`.
+
+    The models load when the app starts, before the server accepts connections (so with
+    several workers no worker answers before its models are in), each scoring its stored input
+    example once so that no request pays for loading done on first use, then follow their
+    aliases every ``settings.reload_seconds``. ``/readyz`` answers 503 while no model is loaded.
+    """
+    settings = settings or ServiceSettings.from_env()
+    metrics = ServiceMetrics()
+
+    def on_load(model: LoadedModel) -> None:
+        _warm_up(model)
+        metrics.model_loaded(model)
+
+    holder = ModelHolder(settings.model_uris(), on_load=on_load)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(holder.refresh)  # before the server accepts a connection
+        task = asyncio.create_task(_follow_aliases(holder, settings.reload_seconds))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app = FastAPI(
+        title="cxml scoring service",
+        version=__version__,
+        summary="Comment themes and sentiment, ticket bad-rating risk.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.holder = holder
+    app.state.metrics = metrics
+    v1 = APIRouter(prefix="/v1", dependencies=[Security(_API_KEY)], responses=_ERRORS)
+
+    @v1.post("/comments:analyze", summary="Sentiment, themes and theme sentiment of comments")
+    def analyze_comments(request: AnalyzeCommentsRequest) -> AnalyzeCommentsResponse:
+        """Score one comment or a batch with the served comment models (sentiment, themes)."""
+        comments = request.items
+        _check_batch(len(comments), settings.max_batch)
+        models = [m for task in COMMENT_TASKS if (m := holder.get(task)) is not None]
+        if not models:
+            raise _unavailable("comment", holder, COMMENT_TASKS)
+        if not comments:
+            return AnalyzeCommentsResponse(items=[])
+        scored = score_frame(comments_frame(comments), models, COMMENT_INPUTS)
+        metrics.items.labels("comments").inc(len(comments))
+        items = [CommentResult(**row) for row in _records(scored, _COMMENT_OUTPUTS)]
+        return AnalyzeCommentsResponse(items=items)
+
+    @v1.post("/tickets:score", summary="Probability that open tickets get a bad CSAT rating")
+    def score_tickets(request: ScoreTicketsRequest) -> ScoreTicketsResponse:
+        """Score one ticket or a batch with the served ``cxml-csat`` model."""
+        tickets = request.items
+        _check_batch(len(tickets), settings.max_batch)
+        model = holder.get("csat")
+        if model is None:
+            raise _unavailable("ticket", holder, ["csat"])
+        as_of = _utc(request.as_of) if request.as_of else datetime.now(UTC)
+        if not tickets:
+            return ScoreTicketsResponse(items=[], as_of=as_of)
+        scored = _predict(model, tickets_input(tickets, as_of))
+        metrics.items.labels("tickets").inc(len(tickets))
+        items = [
+            TicketScore(
+                ticket_id=ticket.ticket_id,
+                bad_rating_probability=probability,
+                at_risk=at_risk,
+                reasons=list(reasons),
+                model_name=model.name,
+                model_version=model.version,
+            )
+            for ticket, probability, at_risk, reasons in zip(
+                tickets,
+                scored["bad_rating_probability"].tolist(),
+                scored["at_risk"].tolist(),
+                scored["reasons"].tolist(),
+                strict=True,
+            )
+        ]
+        return ScoreTicketsResponse(items=items, as_of=as_of)
+
+    @v1.get("/models", summary="The configured models and the versions served")
+    def list_models() -> ModelsResponse:
+        """What each task's URI resolves to now, when it was loaded, or why it is not."""
+        infos = []
+        for task, status in holder.status.items():
+            model = status.model
+            loaded_at = status.loaded_at
+            infos.append(
+                ModelInfo(
+                    task=task,
+                    uri=status.uri,
+                    loaded=model is not None,
+                    name=model.name if model else None,
+                    version=model.version if model else None,
+                    loaded_at=datetime.fromtimestamp(loaded_at, UTC) if loaded_at else None,
+                    error=status.error,
+                )
+            )
+        return ModelsResponse(models=infos)
+
+    app.include_router(v1)
+
+    @app.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> Health:
+        return Health()
+
+    @app.get(
+        "/readyz",
+        summary="Readiness: models are loaded",
+        responses={503: {"model": Readiness, "description": "not ready"}},
+    )
+    async def readyz(response: Response) -> Readiness:
+        models = {
+            task: f"{s.model.name}/{s.model.version}" if s.model else f"missing: {s.error}"
+            for task, s in holder.status.items()
+        }
+        body = Readiness(ready=holder.loaded_once and bool(holder.models), models=models)
+        if not body.ready:
+            response.status_code = 503
+        return body
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(Exception)(_internal_error)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, key=settings.api_key.get_secret_value())
+    else:
+        log.warning("CXML_API_KEY is not set: /v1/ endpoints answer without an API key")
+    paths = [getattr(route, "path", "") for route in (*app.routes, *v1.routes)]
+    app.add_middleware(MetricsMiddleware, metrics=metrics, endpoints=paths)
+    return app
+
+
+async def _follow_aliases(holder: ModelHolder, every: float) -> None:
+    """Look for moved aliases (and models still missing) every ``every`` seconds (0: never)."""
+    while every > 0:
+        await asyncio.sleep(every)
+        await run_in_threadpool(holder.refresh)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with each problem's location, message and type (the input is not echoed back)."""
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """500 without internals; uvicorn logs the traceback."""
+    return JSONResponse({"detail": "internal error; see the service log"}, status_code=500)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    settings: ServiceSettings | None = None,
+    workers: int = 1,
+    graceful_seconds: int = 30,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> None:
+    """Run the service with uvicorn until SIGINT / SIGTERM.
+
+    On a signal the server stops accepting connections, lets requests in flight finish (for at
+    most ``graceful_seconds``), then stops the model reloads and exits. With ``workers`` > 1,
+    that many processes share the port (each loads the models; settings reach them through the
+    environment) and ``/metrics`` adds up their metrics.
+    """
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.supervisors import Multiprocess
+
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["loggers"]["cxml"] = {"handlers": ["default"], "level": log_level.upper()}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "timeout_graceful_shutdown": graceful_seconds,
+        "log_level": log_level,
+        "log_config": log_config,
+        "access_log": access_log,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    if settings is not None:
+        os.environ.update(settings.to_env())
+    with tempfile.TemporaryDirectory(prefix="cxml-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        # What uvicorn.run does for several workers, but with TCP_NODELAY on the shared socket
+        # (connections inherit it): uvicorn opens that socket without naming TCP, so asyncio does
+        # not set it per connection as it does with one worker, and a response then waits for the
+        # client's delayed ACK, ~40 ms, between its headers and its body.
+        config = uvicorn.Config(f"{__name__}:create_app", factory=True, workers=workers, **options)
+        sock = config.bind_socket()
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(KeyboardInterrupt):
+            Multiprocess(config, sockets=[sock]).run()
