@@ -22,6 +22,7 @@ from cxml.errors import BadInputError, CxmlError
 
 if TYPE_CHECKING:
     from cxml.scoring import BatchResult
+    from training.common import TrainResult
 
 app = typer.Typer(
     name="cxml",
@@ -163,6 +164,15 @@ def data_validate(
     output.result(f"{file}: {summary.describe()}{where}")
 
 
+def _trained(result: TrainResult) -> str:
+    """Notes on the data read; says where the model was registered."""
+    output.note(f"data: {result.data.describe()}")
+    if result.rejects:
+        output.note(f"rejected rows: {result.rejects}")
+    reg = result.registered
+    return f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
+
+
 @train_app.command("sentiment")
 def train_sentiment(
     config: ConfigOpt = None,
@@ -176,12 +186,8 @@ def train_sentiment(
     started = time.perf_counter()
     with output.steps("training sentiment") as step:
         result = run(cfg, data=data, on_step=step)
-    output.note(f"data: {result.data.describe()}")
-    if result.rejects:
-        output.note(f"rejected rows: {result.rejects}")
+    where = _trained(result)
     m = result.metrics
-    reg = result.registered
-    where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
     output.result(
         f"sentiment: val accuracy {m['val_accuracy']:.3f}, macro-F1 {m['val_macro_f1']:.3f} "
         f"in {time.perf_counter() - started:.0f}s; run {result.run_id}; {where}"
@@ -244,12 +250,8 @@ def train_csat(
     started = time.perf_counter()
     with output.steps("training the ticket bad-rating model") as step:
         result = run(cfg, data=data, on_step=step)
-    output.note(f"data: {result.data.describe()}")
-    if result.rejects:
-        output.note(f"rejected rows: {result.rejects}")
+    where = _trained(result)
     m = result.metrics
-    reg = result.registered
-    where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
     output.result(
         f"csat: newest tickets ROC-AUC {m['val_roc_auc']:.3f} (logistic regression "
         f"{m['val_logistic_roc_auc']:.3f}), average precision {m['val_average_precision']:.3f}, "

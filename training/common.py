@@ -60,12 +60,18 @@ def check_counts(labels: pd.Series, min_examples: int, *, what: str = "label") -
 
 
 def log_and_register(
-    model: Any, *, task: str, registry: RegistryConfig, on_step: Callable[[str], None]
+    model: Any,
+    *,
+    task: str,
+    registry: RegistryConfig,
+    on_step: Callable[[str], None],
+    input_example: pd.DataFrame = COMMENT_EXAMPLE,
+    optional_inputs: tuple[str, ...] = ("lang",),
 ) -> tuple[str, RegisteredVersion | None]:
     """Log ``model`` to the active run as the task's pyfunc and register it when enabled."""
     on_step("logging the model")
     model_uri = log_model(
-        model, task=task, input_example=COMMENT_EXAMPLE, optional_inputs=("lang",)
+        model, task=task, input_example=input_example, optional_inputs=optional_inputs
     )
     if not registry.enabled:
         return model_uri, None

@@ -28,8 +28,8 @@ from cxml.errors import BadInputError
 from cxml.scoring.batch import ticket_inputs
 from cxml.tickets import TicketFeaturizer, TicketRiskModel, check_ticket_counts
 from cxml.tickets.model import time_split
-from cxml.tracking import log_fingerprint, log_model, register, training_run
-from training.common import TrainResult
+from cxml.tracking import log_fingerprint, training_run
+from training.common import TrainResult, log_and_register
 from training.evaluation import lift_table, risk_figures, risk_metrics
 
 __all__ = [
@@ -166,14 +166,14 @@ def train_csat(
         ).sort_values("gain", ascending=False)
         mlflow.log_table(importance, "evaluation/feature_importance.json")
         mlflow.log_dict(asdict(model.flag_policy), "policy.json")
-        on_step("logging the model")
-        model_uri = log_model(
-            model, task="csat", input_example=TICKET_EXAMPLE, optional_inputs=OPTIONAL_INPUTS
+        model_uri, registered = log_and_register(
+            model,
+            task="csat",
+            registry=config.registry,
+            on_step=on_step,
+            input_example=TICKET_EXAMPLE,
+            optional_inputs=OPTIONAL_INPUTS,
         )
-        registered = None
-        if config.registry.enabled:
-            on_step(f"registering {config.registry.name}")
-            registered = register(model_uri, config.registry.name, alias=config.registry.alias)
         run_id = run.info.run_id
     return TrainResult(
         run_id=run_id,
