@@ -100,3 +100,8 @@ def test_bad_override_syntax() -> None:
 def test_ticket_features_refuse_post_survey_columns(column: str) -> None:
     with pytest.raises(ConfigError, match="only after the customer answered the survey"):
         load_config(CsatConfig, None, [f"features.categorical=[channel, {column}]"])
+
+
+def test_reviews_preset_is_valid() -> None:
+    config = load_config(CsatConfig, REPO / "configs" / "csat_reviews.yaml")
+    assert config.features.text is not None and config.features.numeric == ["age"]
