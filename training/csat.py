@@ -152,7 +152,8 @@ def train_csat(
             }
         )
         mlflow.log_metrics(metrics)
-        mlflow.log_table(lift_table(y, p), "evaluation/lift_by_decile.json")
+        lift = lift_table(y, p)
+        mlflow.log_table(lift, "evaluation/lift_by_decile.json")
         for name, figure in risk_figures(y, p).items():
             mlflow.log_figure(figure, f"evaluation/{name}.png")
         if config.split.refit:
@@ -182,5 +183,5 @@ def train_csat(
         data=summary,
         rejects=rejects,
         registered=registered,
-        per_label=lift_table(y, p),
+        per_label=lift,
     )
