@@ -130,16 +130,34 @@ def data_synth(
     n: Annotated[int, typer.Option("--n", min=1, help="Number of rows.")] = 1000,
     lang: Annotated[Lang, typer.Option("--lang", help="Language of the texts.")] = Lang.en,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")] = 0,
+    open_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Tickets only: share still open at the end of the window (no solve, no rating); "
+            "1 gives a file of open tickets to score.",
+        ),
+    ] = 0.0,
 ) -> None:
-    """Generate realistic synthetic comments or tickets (deterministic for a seed)."""
+    """Generate realistic synthetic comments or tickets (deterministic for a seed).
+
+    Tickets are created from 2026-01-01 over 180 days; open ones are seen as of the window's
+    end (2026-06-30), so score them with --as-of 2026-07-01.
+    """
     from cxml.data import write_table
     from cxml.data.synth import make_comments, make_tickets
 
-    make = make_comments if kind == Kind.comments else make_tickets
+    if kind == Kind.comments and open_share:
+        raise BadInputError("--open-share applies to tickets, not comments")
     with output.steps(f"generating {n:,} {kind.value}"):
-        frame = make(n, lang=lang.value, seed=seed)
+        if kind == Kind.comments:
+            frame = make_comments(n, lang=lang.value, seed=seed)
+        else:
+            frame = make_tickets(n, lang=lang.value, seed=seed, open_share=open_share)
         path = write_table(frame, out)
-    output.result(f"wrote {len(frame):,} synthetic {kind.value} ({lang.value}) to {path}")
+    opened = f", {int(frame['rating'].isna().sum()):,} open" if kind == Kind.tickets else ""
+    output.result(f"wrote {len(frame):,} synthetic {kind.value} ({lang.value}{opened}) to {path}")
 
 
 @data_app.command("validate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,7 +51,8 @@ class Output:
             handlers=[RichHandler(console=self.err, show_path=verbose, show_time=False)],
             force=True,
         )
-        logging.getLogger("cxml").setLevel(logging.INFO if verbose else level)
+        # cxml's own progress notes (fine-tuning epochs, the service) show unless --quiet
+        logging.getLogger("cxml").setLevel(logging.ERROR if quiet else logging.INFO)
 
     def note(self, message: str) -> None:
         """A line for the user on stderr (hidden by ``--quiet``)."""
@@ -71,6 +73,16 @@ class Output:
         """A spinner showing the current step; yields ``step(description)``."""
         if self.quiet:
             yield lambda description: None
+            return
+        if not self.err.is_terminal:  # no spinner in a log: one line a step, with the time
+            started = time.perf_counter()
+            self.err.print(f"{title}...", highlight=False)
+
+            def line(description: str) -> None:
+                elapsed = time.perf_counter() - started
+                self.err.print(f"  [{elapsed:6.0f}s] {description}", highlight=False)
+
+            yield line
             return
         with self.err.status(f"{title}...") as status:
 

@@ -39,6 +39,8 @@ class ReadSummary:
     truncated: int = 0
     lang_detected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    #: Data-quality findings on rows that were kept (e.g. "solved_at before created_at").
+    flags: Counter[str] = field(default_factory=Counter)
 
     def describe(self) -> str:
         """One line: ``1,000 rows: 998 good, 2 rejected (text: 1, id: 1)``."""
@@ -47,6 +49,8 @@ class ReadSummary:
             text += " (" + ", ".join(f"{k}: {v:,}" for k, v in self.reasons.most_common()) + ")"
         if self.truncated:
             text += f"; {self.truncated:,} texts truncated"
+        for flag, count in self.flags.most_common():
+            text += f"; {count:,} {flag}"
         return text
 
 

@@ -18,6 +18,7 @@ import io
 import logging
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from cxml.registry import backends
 from cxml.text.encoders import minilm_path
 
 __all__ = ["FineTuned", "FineTunedParams"]
+
+log = logging.getLogger(__name__)
 
 
 class FineTunedParams(BaseModel):
@@ -49,6 +52,47 @@ class FineTunedParams(BaseModel):
     validation_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     patience: int = Field(default=2, ge=1, description="epochs without improvement before stopping")
     device: str = Field(default="auto", pattern="^(auto|cpu|cuda)$")
+
+
+def _progress_callback(base: type, title: str) -> Any:
+    """A ``TrainerCallback`` that logs each epoch with its time and an upper bound of the rest.
+
+    Fine-tuning on a CPU takes minutes to an hour; without this a job off the terminal (CI, a
+    scheduler, a pipe) would be silent the whole time.
+    """
+
+    class Progress(base):  # type: ignore[misc, valid-type]
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.started = time.perf_counter()
+            log.info(
+                "%s: %d epochs at most (early stopping may end it sooner)",
+                title,
+                int(args.num_train_epochs),
+            )
+
+        def on_evaluate(
+            self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
+        ) -> None:
+            epoch, total = float(state.epoch or 0), float(args.num_train_epochs)
+            spent = time.perf_counter() - self.started
+            left = spent / max(epoch, 1e-9) * (total - epoch)
+            loss = (metrics or {}).get("eval_loss", float("nan"))
+            log.info(
+                "%s: epoch %.0f/%.0f done after %s (validation loss %.4f); at most ~%s left",
+                title,
+                epoch,
+                total,
+                _duration(spent),
+                loss,
+                _duration(left),
+            )
+
+    return Progress()
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def _tar(folder: Path) -> bytes:
@@ -103,6 +147,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
             EarlyStoppingCallback,
             PrinterCallback,
             Trainer,
+            TrainerCallback,
             TrainingArguments,
         )
         from transformers.utils import logging as hf_logging
@@ -175,7 +220,10 @@ class FineTuned(ClassifierMixin, BaseEstimator):
                 train_dataset=data.select(train_idx),
                 eval_dataset=data.select(val_idx),
                 data_collator=DataCollatorWithPadding(self.tokenizer_),
-                callbacks=[EarlyStoppingCallback(early_stopping_patience=self.patience)],
+                callbacks=[
+                    EarlyStoppingCallback(early_stopping_patience=self.patience),
+                    _progress_callback(TrainerCallback, f"fine-tuning {path.name}"),
+                ],
             )
             trainer.remove_callback(PrinterCallback)
             trainer.train()
