@@ -21,6 +21,7 @@ from cxml.console import output
 from cxml.errors import BadInputError, CxmlError
 
 if TYPE_CHECKING:
+    from cxml.data import ReadSummary
     from cxml.scoring import BatchResult
     from training.common import TrainResult
 
@@ -92,6 +93,24 @@ ColumnOpt = Annotated[
     typer.Option(
         "--column",
         help='Map a field to your column: --column text="Customer Remarks" (repeatable).',
+    ),
+]
+EncodingOpt = Annotated[
+    str | None, typer.Option(help="Input text encoding, e.g. utf-16 or cp949 (detected).")
+]
+DayfirstOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--dayfirst/--monthfirst",
+        help="Read dates such as 01/08/2023 day first (1 August) or month first (8 January); "
+        "unset, a file with such dates stops with an error.",
+        show_default=False,
+    ),
+]
+ReadRejectsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects", help="Write every rejected row here (default: only a summary is printed)."
     ),
 ]
 
@@ -168,18 +187,44 @@ def data_validate(
     require: Annotated[
         list[str] | None, typer.Option("--require", help="Fields every row needs (repeatable).")
     ] = None,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+    encoding: EncodingOpt = None,
+    dayfirst: DayfirstOpt = None,
+    rejects: ReadRejectsOpt = None,
 ) -> None:
-    """Check a file against the data contract; bad rows go to a rejects file."""
+    """Check a file against the data contract: counts, and the reasons rows are rejected.
+
+    Nothing is written unless --rejects names a file for the rejected rows.
+    """
     from cxml.data import get_schema, read_valid
 
-    config = DataConfig(columns=_columns(column))
+    config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     with output.steps(f"validating {file}"):
         _, summary, rejects_path = read_valid(
             file, get_schema(kind.value), config=config, require=require or (), rejects=rejects
         )
+    _rejected_note(summary, rejects_path)
     where = f"; rejects in {rejects_path}" if rejects_path else ""
     output.result(f"{file}: {summary.describe()}{where}")
+
+
+def _require_rows(file: Path, summary: ReadSummary) -> None:
+    """Stop (exit 2) when ``file`` has no usable row, saying why: an empty table answers nothing."""
+    if summary.good:
+        return
+    if not summary.rejected:
+        raise BadInputError(f"{file}: no rows to work on")
+    why = "\n".join(f"  {line}" for line in summary.explain())
+    raise BadInputError(f"{file}: every row was rejected ({summary.describe()}):\n{why}")
+
+
+def _rejected_note(summary: ReadSummary, rejects: Path | None, *, option: bool = True) -> None:
+    """Without a rejects file, the most common reasons rows were rejected, with examples."""
+    if not summary.rejected or rejects is not None:
+        return
+    for line in summary.explain():
+        output.note(f"  {line}")
+    if option:
+        output.note("  (--rejects FILE writes every rejected row)")
 
 
 def _trained(result: TrainResult) -> str:
@@ -296,8 +341,12 @@ def score_tickets(
         typer.Option("--as-of", help="Scoring moment of open tickets, ISO 8601 (default: now)."),
     ] = None,
     column: ColumnOpt = None,
-    dayfirst: Annotated[bool, typer.Option(help="Read 01/08/2023 as 1 August.")] = False,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+    encoding: EncodingOpt = None,
+    dayfirst: DayfirstOpt = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Rejects file (default: <output file name>.rejects.csv)."),
+    ] = None,
     chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
@@ -307,15 +356,11 @@ def score_tickets(
     An interrupted run (even killed) continues where it stopped when run again.
     """
     from cxml.data.io import count_rows
+    from cxml.data.times import parse_instant
     from cxml.scoring import score_tickets_file
 
-    moment = None
-    if as_of is not None:
-        parsed = pd.to_datetime(as_of, errors="coerce", utc=True)
-        if not isinstance(parsed, pd.Timestamp):
-            raise BadInputError(f"--as-of {as_of!r}: not a date/time (expected ISO 8601)")
-        moment = parsed
-    config = DataConfig(columns=_columns(column), dayfirst=dayfirst)
+    moment = None if as_of is None else parse_instant(as_of, name="--as-of")
+    config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     if engine is Engine.spark:
         _spark(file, out, "tickets", [model] if model else None, moment, config, master)
         return
@@ -348,8 +393,12 @@ def analyze_comments(
         ),
     ] = None,
     column: ColumnOpt = None,
-    encoding: Annotated[str | None, typer.Option(help="Input encoding (detected).")] = None,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+    encoding: EncodingOpt = None,
+    dayfirst: DayfirstOpt = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Rejects file (default: <output file name>.rejects.csv)."),
+    ] = None,
     chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
@@ -361,7 +410,7 @@ def analyze_comments(
     from cxml.data.io import count_rows
     from cxml.scoring import analyze_comments_file
 
-    config = DataConfig(columns=_columns(column), encoding=encoding)
+    config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     if engine is Engine.spark:
         _spark(file, out, "comments", model, None, config, master)
         return
@@ -464,7 +513,9 @@ def discover(
     column: ColumnOpt = None,
     max_themes: Annotated[int, typer.Option(min=2, help="Most themes to find.")] = 40,
     min_theme_size: Annotated[int, typer.Option(min=2, help="Fewest comments a theme.")] = 10,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file.")] = None,
+    encoding: EncodingOpt = None,
+    dayfirst: DayfirstOpt = None,
+    rejects: ReadRejectsOpt = None,
 ) -> None:
     """Find the themes customers talk about; writes assignments, themes.csv and taxonomy.yaml.
 
@@ -475,11 +526,12 @@ def discover(
     from cxml.discovery import discover as run
     from cxml.discovery import write_discovery
 
-    config = DataConfig(columns=_columns(column))
+    config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     frame, summary, rejects_path = read_valid(
         file, COMMENTS, config=config, require=["text"], rejects=rejects
     )
     output.note(f"data: {summary.describe()}")
+    _rejected_note(summary, rejects_path)
     with output.steps(f"discovering themes in {file.name}") as step:
         step("encoding and clustering")
         result = run(frame, max_themes=max_themes, min_theme_size=min_theme_size)
@@ -509,16 +561,22 @@ def metrics(
     min_count: Annotated[int, typer.Option(min=1, help="Fewest answers for a value.")] = 30,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table here.")] = None,
     column: ColumnOpt = None,
+    encoding: EncodingOpt = None,
+    dayfirst: DayfirstOpt = None,
+    rejects: ReadRejectsOpt = None,
 ) -> None:
     """CX metrics by segment and period, each with a 95 % confidence interval."""
     from cxml.data import read_valid, write_table
     from cxml.data.schema import get_schema
     from cxml.metrics import metric_table
 
-    frame, summary, _ = read_valid(
-        file, get_schema(kind.value), config=DataConfig(columns=_columns(column))
+    config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
+    frame, summary, rejects_path = read_valid(
+        file, get_schema(kind.value), config=config, rejects=rejects
     )
     output.note(f"data: {summary.describe()}")
+    _require_rows(file, summary)
+    _rejected_note(summary, rejects_path)
     table = metric_table(
         frame,
         metric,  # type: ignore[arg-type]
@@ -540,16 +598,27 @@ def drivers(
     min_count: Annotated[int, typer.Option(min=1, help="Fewest comments a theme.")] = 30,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table here.")] = None,
     column: ColumnOpt = None,
+    encoding: EncodingOpt = None,
+    dayfirst: DayfirstOpt = None,
+    rejects: ReadRejectsOpt = None,
 ) -> None:
     """Rank themes by how much they pull the score down, with significance."""
     from cxml.data import COMMENTS, read_valid, write_table
     from cxml.metrics import driver_table
 
-    frame, summary, _ = read_valid(
-        file, COMMENTS, config=DataConfig(columns=_columns(column)), require=["rating"]
+    config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
+    frame, summary, rejects_path = read_valid(
+        file, COMMENTS, config=config, require=["rating"], rejects=rejects
     )
     output.note(f"data: {summary.describe()}")
+    _require_rows(file, summary)
+    _rejected_note(summary, rejects_path)
     table = driver_table(frame, score=score, min_count=min_count)  # type: ignore[arg-type]
+    if table.empty:
+        raise BadInputError(
+            f"{file}: no themes to rank: no comment has both a theme and a rating on the "
+            f"{score} scale; analyse the comments with a themes model first (cxml analyze)"
+        )
     if out:
         write_table(table, out)
     if not output.quiet:
@@ -577,6 +646,7 @@ def report(
     score: Annotated[Score, typer.Option(help="csat (1-5), nps (0-10) or auto.")] = Score.auto,
     min_count: Annotated[int, typer.Option(min=1, help="Fewest observations a figure.")] = 30,
     column: ColumnOpt = None,
+    dayfirst: DayfirstOpt = None,
 ) -> None:
     """One self-contained HTML report (charts embedded, personal data redacted) and CSVs."""
     from cxml.data import COMMENTS, TICKETS, read_valid
@@ -587,15 +657,19 @@ def report(
         raise BadInputError(
             f"{discovered}: no themes.csv; point --discovered at a discovery folder"
         )
-    config = DataConfig(columns=_columns(column))
-    comments, summary, _ = read_valid(
-        file, COMMENTS, config=config, rejects=out.parent / f"{file.stem}.rejects.csv"
-    )
+    config = DataConfig(columns=_columns(column), dayfirst=dayfirst)
+    comments, summary, _ = read_valid(file, COMMENTS, config=config)
     output.note(f"data: {summary.describe()}")
+    _require_rows(file, summary)
+    _rejected_note(summary, None, option=False)
     ticket_frame = None
     if tickets is not None:
-        rejects = out.parent / f"{tickets.stem}.rejects.csv"
-        ticket_frame = read_valid(tickets, TICKETS, rejects=rejects)[0]
+        ticket_frame, ticket_summary, _ = read_valid(
+            tickets, TICKETS, config=DataConfig(dayfirst=dayfirst)
+        )
+        output.note(f"tickets: {ticket_summary.describe()}")
+        _require_rows(tickets, ticket_summary)
+        _rejected_note(ticket_summary, None, option=False)
     with output.steps("building the report") as step:
         step("metrics, drivers, charts")
         result = build_report(

@@ -50,7 +50,7 @@ class DataConfig(StrictModel):
     path: Path | None = None
     format: Literal["auto", "csv", "parquet", "jsonl", "excel"] = "auto"
     encoding: str | None = Field(
-        default=None, description="CSV encoding; detected when not given (UTF-8, CP949, Latin-1)."
+        default=None, description="text encoding; detected when null (UTF-8/16/32, CP949, Latin-1)"
     )
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -58,10 +58,21 @@ class DataConfig(StrictModel):
     )
     max_text_chars: int = Field(default=20_000, ge=1)
     rejects: Path | None = Field(
-        default=None, description="where rejected rows go; default: beside the input file"
+        default=None,
+        description="where rejected rows go; default: <output>.rejects.csv beside a batch job's "
+        "output, ./<input file name>.rejects.csv for training, no file for commands that only read",
     )
-    dayfirst: bool = Field(
-        default=False, description="read dates such as 01/08/2023 as day first (1 August)"
+    max_lost_share: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="stop with an error when more than this share of a file's lines cannot be "
+        "read as records (malformed CSV quoting, wrong field counts, broken JSON lines)",
+    )
+    dayfirst: bool | None = Field(
+        default=None,
+        description="read dates such as 01/08/2023 day first (true: 1 August) or month first "
+        "(false: 8 January); unset: such dates are an error unless only one order is possible",
     )
 
 

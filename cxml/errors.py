@@ -10,7 +10,15 @@ Exit codes of the ``cxml`` command:
 
 from __future__ import annotations
 
-__all__ = ["BadInputError", "ConfigError", "CxmlError", "DataError", "InsufficientDataError"]
+__all__ = [
+    "BadInputError",
+    "ConfigError",
+    "CxmlError",
+    "DataError",
+    "InsufficientDataError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+]
 
 
 class CxmlError(Exception):
@@ -31,6 +39,22 @@ class ConfigError(BadInputError):
 
 class DataError(BadInputError):
     """A data file that cannot be read at all (rows that cannot be read go to rejects instead)."""
+
+
+class ModelLoadError(BadInputError):
+    """A model URI or folder that cannot be loaded.
+
+    The message names the URI as the user gave it; ``reason`` says what is wrong in a few words,
+    with no path or parser output, for places that must not show those (the HTTP service).
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ModelNotFoundError(ModelLoadError):
+    """A model that is not there: no store, registered model, alias, version or folder."""
 
 
 class InsufficientDataError(CxmlError):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 
 def run_cli(
@@ -23,3 +27,18 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+@contextlib.contextmanager
+def in_folder(folder: Path) -> Iterator[Path]:
+    """Work in ``folder`` with MLflow's default store there (for module-scoped fixtures, which
+    run before the per-test isolation of conftest.py)."""
+    import mlflow
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        try:
+            yield folder
+        finally:
+            mlflow.set_tracking_uri(None)

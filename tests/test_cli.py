@@ -62,7 +62,7 @@ def test_analyze_maps_columns_writes_outputs_and_rejects(
     )
     assert done.returncode == 0, done.stderr
     assert "scored 2 comments with cxml-sentiment/1" in done.stdout
-    assert "2 rejects in scored.rejects.csv" in done.stdout
+    assert "2 rejects in scored.parquet.rejects.csv" in done.stdout
     scored = pd.read_parquet("scored.parquet")
     assert scored["id"].tolist() == ["a", "c"]
     assert scored["Region"].tolist() == ["north", "east"]
@@ -71,7 +71,7 @@ def test_analyze_maps_columns_writes_outputs_and_rejects(
     assert (scored["model_name"] == "cxml-sentiment").all() and (
         scored["model_version"] == "1"
     ).all()
-    rejects = pd.read_csv("scored.rejects.csv")
+    rejects = pd.read_csv("scored.parquet.rejects.csv")
     assert rejects["_row"].tolist() == [2, 4]
     assert rejects["_reason"].tolist() == [
         "text: empty text",
@@ -114,7 +114,11 @@ def test_models_list_and_promote(trained: Path, monkeypatch: pytest.MonkeyPatch)
             "split.sead: unknown key",
         ),
         (["train", "sentiment"], 2, "No training data"),
-        (["analyze", "comments", "x.csv", "--out", "o.csv", "--model", "nope"], 2, "not found"),
+        (
+            ["analyze", "comments", "x.csv", "--out", "o.csv", "--model", "nope"],
+            2,
+            "cannot load model 'nope': no MLflow store at ",
+        ),
         (
             ["analyze", "comments", "x.csv", "--out", "o.csv", "--column", "text"],
             2,
@@ -146,9 +150,9 @@ def test_too_little_data_exits_3() -> None:
 
 def test_validate_reports_counts() -> None:
     Path("v.csv").write_text("id,text\n1,hello\n2,\n")
-    done = run_cli("data", "validate", "v.csv")
+    done = run_cli("data", "validate", "v.csv", "--rejects", "r.csv")
     assert done.returncode == 0
-    assert "2 rows: 1 good, 1 rejected (text: 1); rejects in" in done.stdout
+    assert "2 rows: 1 good, 1 rejected (text: 1); rejects in r.csv" in done.stdout
 
 
 def test_version_and_help() -> None:

@@ -146,9 +146,38 @@ def test_sentiment_mix_comes_from_theme_sentiment() -> None:
     assert without["negative"].isna().all() and without["positive"].isna().all()
 
 
+def test_themes_and_theme_sentiment_in_every_form_a_file_gives_back() -> None:
+    """Lists, arrays and pairs (Parquet), JSON text (CSV), ``a;b``: one reading, the validator's."""
+    themes = [["a", "b"], np.array(["a"]), '["b"]', "a;b", None]
+    maps = [
+        {"a": "negative", "b": "positive"},
+        [("a", "negative")],
+        '{"b": "positive"}',
+        np.array([["a", "negative"], ["b", "negative"]], dtype=object),
+        [],
+    ]
+    frame = pd.DataFrame({"themes": themes, "theme_sentiment": maps, "rating": [1, 2, 5, 1, 4]})
+    table = driver_table(frame, min_count=1).set_index("theme")
+    assert table["count"].to_dict() == {"a": 3, "b": 3}
+    assert table.loc["a", ["negative", "positive"]].tolist() == [100.0, 0.0]
+    assert table.loc["b", ["negative", "positive"]].tolist() == pytest.approx([100 / 3, 200 / 3])
+
+
+def test_ratings_on_another_scale_are_refused() -> None:
+    csat_answers = planted(100)
+    with pytest.raises(BadInputError, match="between 1 and 5, but NPS answers are 0-10"):
+        driver_table(csat_answers, score="nps")
+    nps_answers = csat_answers.assign(rating=np.arange(100) % 11)
+    with pytest.raises(BadInputError, match="above the CSAT scale 1-5"):
+        driver_table(nps_answers)
+
+
 def test_inputs_that_cannot_be_read_are_errors() -> None:
-    with pytest.raises(BadInputError, match="lists of theme names"):
-        driver_table(pd.DataFrame({"themes": ["a;b"], "rating": [5]}))
+    with pytest.raises(BadInputError, match=r"column 'themes', row 2: not a JSON list"):
+        driver_table(pd.DataFrame({"themes": [["a"], "[oops"], "rating": [5, 4]}))
+    frame = pd.DataFrame({"themes": [["a"]] * 2, "theme_sentiment": [{}, {"a": "meh"}]})
+    with pytest.raises(BadInputError, match=r"'theme_sentiment', row 2: polarities"):
+        driver_table(frame.assign(rating=[5, 4]))
     with pytest.raises(BadInputError, match="rating"):
         driver_table(pd.DataFrame({"themes": [["a"]]}))
     with pytest.raises(BadInputError, match="score"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cxml.data import TableWriter, iter_table, read_table, write_table
-from cxml.data.io import count_rows, detect_encoding
+from cxml.data.io import count_rows, detect_encoding, table_schema, write_text
 from cxml.errors import DataError
 
 ROWS = pd.DataFrame(
@@ -106,8 +108,8 @@ def test_truncated_jsonl_keeps_good_lines(tmp_path: Path) -> None:
     assert frame["id"].tolist() == ["1", "2"]
     assert frame["_row"].tolist() == [1, 3]
     assert [(r["_row"], r["_reason"].split(":")[0]) for r in rejects] == [
-        (2, "expected a JSON object, got list"),
-        (4, "invalid JSON"),
+        (2, "expected a JSON object at line 2, got list"),
+        (4, "invalid JSON at line 4"),
     ]
 
 
@@ -166,3 +168,110 @@ def test_writer_appends_chunks_and_checks_columns(tmp_path: Path) -> None:
     frame, _ = read_table(tmp_path / "o.parquet")
     assert frame["id"].tolist() == ["a1", "a2", "a3"]
     assert np.issubdtype(frame["rating"].dtype, np.integer)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_are_detected_by_bom_or_nul_bytes(encoding: str, tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes('id,text\n1,"Très bien, 배송이 빨라요"\n2,ok\n'.encode(encoding))
+    frame, rejects = read_table(path)
+    assert rejects == [] and list(frame.columns) == ["_row", "id", "text"]
+    assert frame["text"].tolist() == ["Très bien, 배송이 빨라요", "ok"]
+
+
+def test_a_stray_quote_loses_one_line_and_the_lines_it_swallowed_are_read_again(
+    tmp_path: Path,
+) -> None:
+    lines = [f"{i},fine {i}" for i in range(1, 2001)]
+    lines[10] = '11,"stray quote'
+    lines[1500] = '1501,"another'  # closes the first quote: ',' expected after '"'
+    path = tmp_path / "q.csv"
+    path.write_text("id,text\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    frame, rejects = read_table(path, chunksize=500)
+    assert [r["_row"] for r in rejects] == [11, 1501]
+    assert len(frame) == 1998 and frame["_row"].tolist()[10:12] == [12, 13]
+    first, second = rejects[0]["_reason"], rejects[1]["_reason"]
+    assert "line 12: a quote opened there swallowed the 1,490 line(s) up to line 1502" in first
+    assert rejects[0]["_raw"] == '11,"stray quote'
+    assert "line 1502" in second and "unexpected end of data" in second
+
+
+def test_huge_cells_are_read_not_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    huge = "slow delivery " * 20_000  # 280 KB, over csv's default limit of 128 KB
+    path.write_text(f'id,text\n1,"{huge}"\n2,ok\n', encoding="utf-8")
+    frame, rejects = read_table(path)
+    assert rejects == [] and frame["text"].tolist() == [huge, "ok"]
+
+
+def test_blank_lines_are_skipped_and_counted_with_the_lines_read(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_text("id,text\n1,a\n\n2,b\n\n")
+    (tmp_path / "b.jsonl").write_text('{"id": 1}\n\n  \n{"id": 2}\n')
+    for name, lines in (("b.csv", 4), ("b.jsonl", 4)):
+        chunks = list(iter_table(tmp_path / name))
+        assert sum(len(c.frame) for c in chunks) == 2
+        assert sum(c.skipped["blank line"] for c in chunks) == 2
+        assert sum(c.lines for c in chunks) == lines
+
+
+def test_lone_surrogates_from_json_escapes_are_read_as_replacement_characters(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"text": "a \\ud800", "tags": ["\\udc00"]}\n{"text": "\\ud83d\\ude00"}\n')
+    frame, _ = read_table(path)
+    assert frame["text"].tolist() == ["a \ufffd", "\U0001f600"]
+    assert list(frame["tags"][0]) == ["\ufffd"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".xlsx"])
+def test_writers_never_fail_on_lone_surrogates(suffix: str, tmp_path: Path) -> None:
+    frame = pd.DataFrame({"id": ["a\ud800", "b"], "tags": [["x\udfff"], []]}, dtype=object)
+    frame, _ = read_table(write_table(frame, tmp_path / f"s{suffix}"))
+    assert frame["id"].tolist() == ["a\ufffd", "b"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".xlsx", ".html"])
+def test_outputs_get_the_permissions_of_any_new_file(suffix: str, tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        if suffix == ".html":  # reports and taxonomies
+            path = write_text(tmp_path / "r.html", "<p>\ud800</p>")
+        else:
+            path = write_table(ROWS, tmp_path / f"p{suffix}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_a_failing_close_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_table(ROWS, tmp_path / "o.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_schema_for_chunks_that_differ() -> None:
+    chunks = [
+        pd.DataFrame({"id": ["1", "2"], "note": [None, None], "n": [1, 2], "mix": [1, 2]}),
+        pd.DataFrame({"id": ["3"], "note": ["x"], "new": [0.5], "n": [1.5], "mix": ["a"]}),
+        pd.DataFrame({"id": ["4"], "mix": [[1, 2]]}),
+    ]
+    schema = table_schema(chunks)
+    assert schema.names == ["id", "note", "new", "n", "mix"]
+    assert [str(t).replace("large_", "") for t in schema.types] == [
+        *("string", "string", "double", "double", "string")
+    ]
+    for suffix in (".parquet", ".jsonl", ".csv"):
+        with TableWriter(f"d{suffix}", schema=schema) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+        frame, _ = read_table(f"d{suffix}")
+        assert list(frame.columns) == ["_row", *schema.names]
+        assert [None if pd.isna(v) else v for v in frame["note"]] == [None, None, "x", None]
+        assert [str(v) for v in frame["mix"]] == ["1", "2", "a", "[1, 2]"]

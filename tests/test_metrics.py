@@ -70,6 +70,31 @@ def test_nps_is_promoters_minus_detractors_with_the_multinomial_interval() -> No
     assert nps([9, 9, 0, 0, 0], min_count=1).value == pytest.approx(-20.0)
 
 
+def test_answers_on_another_scale_are_refused_or_warned_about() -> None:
+    """NPS of 1-5 answers was -100 with the interval [-100, -100], without a word."""
+    one_to_five = [1, 2, 3, 4, 5] * 8
+    with pytest.raises(BadInputError, match="all 40 ratings are between 1 and 5"):
+        nps(one_to_five)
+    with pytest.warns(UserWarning, match="too few ratings to be sure"):
+        assert nps([2, 3, 5], min_count=1).value == -100.0
+    assert nps(one_to_five, check_scale=False).value == -100.0
+    zero_to_ten = list(range(11)) * 4
+    with pytest.raises(BadInputError, match="20 of 44 ratings are above the CSAT scale 1-5"):
+        csat(zero_to_ten)
+    assert csat(zero_to_ten, scale=(0, 10)).n == 44
+    assert csat([5, 4, 7, *[4] * 27]).excluded == 1  # one typo is excluded, not a scale
+
+
+def test_metric_table_checks_the_scale_of_the_whole_column_once() -> None:
+    frame = pd.DataFrame({"rating": [1, 2, 3, 4, 5] * 8, "region": ["a", "b"] * 20})
+    with pytest.raises(BadInputError, match="for a 1-5 scale use the csat metric"):
+        metric_table(frame, "nps", by=["region"], min_count=1)
+    # A group may be all 1-5 (an unhappy region) when the column is on the 0-10 scale.
+    frame.loc[frame["region"] == "b", "rating"] = 10
+    table = metric_table(frame, "nps", by=["region"], min_count=1)
+    assert table["value"].tolist() == [-100.0, 100.0]
+
+
 def test_ces_is_a_mean_with_a_t_interval_and_records_its_scale() -> None:
     result = ces([1, 2, 3, 4, 5, 8, None], min_count=1)
     assert result.value == 3.0

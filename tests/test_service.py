@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -309,12 +311,12 @@ def test_missing_models_answer_503_and_the_rest_is_served(
     with TestClient(create_app(settings_)) as partial:
         ready = partial.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["models"]["csat"].startswith("missing: model 'models:/cxml-nothing")
+        assert ready.json()["models"]["csat"] == "missing: no registered model 'cxml-nothing'"
         answer = partial.post(
             "/v1/tickets:score", json={"ticket": _ticket_rows(1)[0]}, headers=AUTH
         )
         assert answer.status_code == 503
-        assert "no ticket model is loaded (csat: model 'models:/cxml-nothing" in answer.text
+        assert "no ticket model is loaded (csat: no registered model 'cxml-nothing')" in answer.text
         comments = partial.post(
             "/v1/comments:analyze", json={"comment": {"text": "ok"}}, headers=AUTH
         )
@@ -323,7 +325,7 @@ def test_missing_models_answer_503_and_the_rest_is_served(
         models = {m["task"]: m for m in partial.get("/v1/models", headers=AUTH).json()["models"]}
         assert set(models) == {"sentiment", "csat"}
         assert models["sentiment"]["loaded"] and models["sentiment"]["version"] == "1"
-        assert not models["csat"]["loaded"] and "not found" in models["csat"]["error"]
+        assert not models["csat"]["loaded"] and "no registered model" in models["csat"]["error"]
     empty = _settings(sentiment_model="models:/none@champion", themes_model=None, csat_model=None)
     with TestClient(create_app(empty)) as nothing:
         assert nothing.get("/readyz").status_code == 503
@@ -407,6 +409,39 @@ def test_openapi_documents_endpoints_auth_and_examples(client: TestClient) -> No
     ticket = schema["components"]["schemas"]["Ticket"]
     assert ticket["additionalProperties"] is False and ticket["examples"]
     assert not set(POST_SURVEY_FIELDS) & set(ticket["properties"])
+
+
+def _broken_model(folder: Path) -> Path:
+    """A model folder whose MLmodel file is not YAML, at an absolute path."""
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: [unclosed\n", encoding="utf-8")
+    return folder.resolve()
+
+
+def test_readyz_gives_each_models_state_without_paths_or_parser_text(tmp_path: Path) -> None:
+    """/readyz answered absolute paths and the YAML parser's message, unauthenticated."""
+    broken = _broken_model(tmp_path / "secret-folder")
+    settings_ = _settings(sentiment_model=str(broken), themes_model=None, csat_model=None)
+    with TestClient(create_app(settings_)) as service:
+        ready = service.get("/readyz")
+    assert ready.status_code == 503
+    expected = {"sentiment": "missing: MLmodel file is corrupt"}
+    assert ready.json() == {"ready": False, "models": expected}
+    assert "secret-folder" not in ready.text and "line" not in ready.text
+
+
+def test_docs_need_no_network() -> None:
+    """/docs loaded Swagger UI from a CDN, so offline it rendered nothing."""
+    with TestClient(create_app(_settings(sentiment_model=None, themes_model=None))) as service:
+        page = service.get("/docs")
+        assert page.status_code == 200
+        assert not re.search(r"(https?:)?//[\w.-]+", page.text.replace("'/openapi.json'", ""))
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert len(assets) == 3 and all(a.startswith("/docs/assets/") for a in assets)
+        for asset in assets:
+            served = service.get(asset)
+            assert served.status_code == 200 and len(served.content) > 500, asset
+        assert service.get("/redoc").status_code == 404  # ReDoc has no offline copy
 
 
 def test_ticket_model_has_every_schema_field_but_the_survey_ones() -> None:
@@ -625,3 +660,39 @@ def test_fifty_clients_get_no_errors_while_the_champion_moves(store: Path, tmp_p
         returncode = server.wait(timeout=60)
     assert returncode in (0, -signal.SIGTERM), log_path.read_text()
     assert "Finished server process" in log_path.read_text()
+
+
+def test_serve_logs_each_line_once_and_its_docs_render_offline(tmp_path: Path) -> None:
+    """``cxml serve`` printed every log line twice: uvicorn's handler and the CLI's."""
+    port = _free_port()
+    broken = _broken_model(tmp_path / "broken")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"COLUMNS": "200"}
+    models = ["--sentiment-model", str(broken), "--themes-model", "", "--csat-model", ""]
+    command = [sys.executable, "-m", "cxml", "serve", "--port", str(port), *models]
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while "Uvicorn running" not in log_path.read_text():
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        chromium = shutil.which("chromium")
+        if chromium is not None:  # every host but the service unreachable, as offline
+            rules = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+            flags = ["--headless", "--no-sandbox", "--disable-gpu", rules, "--no-first-run"]
+            flags += [f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000"]
+            shown = subprocess.run(
+                [chromium, *flags, "--dump-dom", f"{base}/docs"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
+            assert 'data-path="/v1/tickets:score"' in shown, shown[-2000:]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    lines = log_path.read_text().splitlines()
+    assert sum("model for sentiment at" in line for line in lines) == 1, lines
+    assert sum("Application startup complete" in line for line in lines) == 1, lines

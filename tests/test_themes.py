@@ -145,7 +145,7 @@ def test_cli_trains_themes_and_analyze_adds_every_output(tmp_path: Path) -> None
     expected = {"sentiment", "sentiment_score", "themes", "theme_scores", "theme_sentiment"}
     assert expected <= set(rows[0])
     assert rows[0]["model_name"] == "cxml-sentiment+cxml-themes"
-    assert (tmp_path / "out.rejects.csv").exists()
+    assert (tmp_path / "out.jsonl.rejects.csv").exists()
     done = run_cli("analyze", "comments", "new.csv", "--out", "t.csv", "-m", "cxml-themes")
     assert done.returncode == 0 and "sentiment" not in pd.read_csv(tmp_path / "t.csv")
 

@@ -38,7 +38,7 @@ def test_score_tickets_writes_scores_reasons_and_rejects(trained: Path) -> None:
     assert scored["at_risk"].dtype == bool
     assert scored["reasons"].map(len).max() >= 1
     assert set(scored["model_name"]) == {"cxml-csat"} and set(scored["model_version"]) == {"1"}
-    rejects = pd.read_csv("scored.rejects.csv")
+    rejects = pd.read_csv("scored.parquet.rejects.csv")
     assert sorted(rejects["_row"]) == [4, 6]
     assert set(rejects["_field"]) == {"created_at", "ticket_id"}
 

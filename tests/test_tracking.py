@@ -8,13 +8,16 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from mlflow import MlflowClient
+from mlflow.pyfunc import scoring_server
+from pydantic import BaseModel
 
-from cxml.config import SentimentConfig, load_config
+from cxml.config import SentimentConfig, ThemesConfig, load_config
 from cxml.data import write_table
 from cxml.data.synth import make_comments
 from cxml.errors import BadInputError, InsufficientDataError
-from cxml.tracking import data_fingerprint, load_model, promote
+from cxml.tracking import data_fingerprint, load_model, promote, training_run
 from training.sentiment import train_sentiment
 
 
@@ -30,7 +33,12 @@ def test_training_logs_everything_and_registers_challenger(train_file: Path) -> 
     assert run.data.metrics["val_accuracy"] > 0.7
     assert run.data.params["data.train.rows"] == "600"
     assert run.data.params["model.backend"] == "cxml.tfidf_linear.v1"
+    assert run.data.params["model.params.C"] == "4.0"  # the defaults, not "model.params: {}"
+    assert run.data.params["data.path"] == str(train_file.resolve())  # --data, not None
+    assert "model_version" not in run.data.params
     assert run.data.tags["cxml.task"] == "sentiment"
+    assert run.data.tags["cxml.registered_name"] == "cxml-sentiment"
+    assert run.data.tags["cxml.registered_version"] == "1"
     assert run.data.tags["mlflow.source.git.commit"]
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id)}
     assert {"config.yaml", "environment", "evaluation", "data"} <= artifacts
@@ -63,6 +71,13 @@ def test_second_version_is_challenger_until_promoted(train_file: Path) -> None:
     promoted = promote("cxml-sentiment")
     assert promoted.version == "2" and "champion" in promoted.aliases
     assert load_model("models:/cxml-sentiment@champion").version == "2"
+    frame = pd.DataFrame({"text": ["The refund arrived quickly."]})
+    for uri, version in [
+        ("models:/cxml-sentiment/1", "1"),
+        ("models:/cxml-sentiment@champion", "2"),
+    ]:
+        plain = mlflow.pyfunc.load_model(uri).predict(frame)  # no cxml loader in between
+        assert (plain["model_name"][0], plain["model_version"][0]) == ("cxml-sentiment", version)
 
 
 def test_every_uri_form_loads_the_same_model(train_file: Path, tmp_path: Path) -> None:
@@ -97,7 +112,7 @@ def test_logged_model_has_signature_and_generated_example(train_file: Path) -> N
 
 
 def test_missing_models_and_bad_uris_are_clear() -> None:
-    with pytest.raises(BadInputError, match="model 'models:/cxml-sentiment@champion' not found"):
+    with pytest.raises(BadInputError, match="model 'cxml-sentiment': no MLflow store at "):
         load_model("cxml-sentiment")
     with pytest.raises(BadInputError, match="expected models:/NAME@ALIAS"):
         load_model("s3:/bucket/x")
@@ -135,3 +150,47 @@ def test_fingerprint_is_stable_and_sensitive() -> None:
     edited = frame.copy()
     edited.loc[3, "text"] = edited.loc[3, "text"] + "!"
     assert data_fingerprint(edited, label="sentiment")["sha256"] != same["sha256"]
+
+
+def _logged_params(config: BaseModel, task: str, data: Path | None = None) -> dict[str, str]:
+    with training_run(config, task=task, experiment="params", data=data) as run:
+        pass
+    return MlflowClient().get_run(run.info.run_id).data.params
+
+
+def test_runs_log_the_effective_parameters_under_the_same_names(train_file: Path) -> None:
+    shipped = Path(__file__).parents[1] / "configs"
+    configs = [
+        SentimentConfig(),
+        load_config(SentimentConfig, shipped / "sentiment.yaml"),
+        load_config(SentimentConfig, None, ["model.params.C=4"]),
+    ]
+    logged = [_logged_params(c, "sentiment", train_file) for c in configs]
+    defaults, from_yaml, overridden = logged
+    assert defaults["model.params.word_ngrams"] == "[1, 2]" and "model.params" not in defaults
+    assert defaults.keys() == from_yaml.keys() == overridden.keys()
+    model = [{k: v for k, v in p.items() if k.startswith("model.")} for p in logged]
+    assert model[0] == model[1] == model[2]
+    assert defaults["data.path"] == str(train_file.resolve())
+    stacked = load_config(ThemesConfig, shipped / "themes_accurate.yaml")
+    themes = _logged_params(stacked, "themes")
+    finetuned, encoder = json.loads(themes["model.params.members"])  # nested defaults too
+    assert set(finetuned["params"]) > {"model", "epochs", "learning_rate", "batch_size"}
+    assert encoder["params"]["C"] == 4.0
+    assert themes["data.path"] == "None"
+
+
+def test_registered_version_reports_itself_where_mlflow_serves_it(
+    train_file: Path, tmp_path: Path
+) -> None:
+    train_sentiment(SentimentConfig(), data=train_file)
+    folder = mlflow.artifacts.download_artifacts(
+        "models:/cxml-sentiment@champion", dst_path=str(tmp_path / "served")
+    )
+    server = scoring_server.init(scoring_server.load_model_with_mlflow_config(folder))
+    body = {"dataframe_records": [{"text": "Delivery was late again."}]}
+    answer = TestClient(server).post("/invocations", json=body)
+    assert answer.status_code == 200, answer.text
+    row = answer.json()["predictions"][0]
+    assert (row["model_name"], row["model_version"]) == ("cxml-sentiment", "1")
+    assert (load_model(folder).name, load_model(folder).version) == ("cxml-sentiment", "1")

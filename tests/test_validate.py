@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,12 @@ import pytest
 
 from cxml.config import DataConfig
 from cxml.data import COMMENTS, TICKETS, TableReader, read_valid, write_table
-from cxml.errors import ConfigError, DataError
+from cxml.errors import BadInputError, ConfigError, DataError
 
 
 def _read(frame: pd.DataFrame, name: str = "in.csv", **kwargs: object):
     path = write_table(frame, name)
+    kwargs.setdefault("rejects", f"{name}.rejects.csv")
     return read_valid(path, COMMENTS, **kwargs)  # type: ignore[arg-type]
 
 
@@ -31,7 +33,7 @@ def test_good_rows_pass_and_bad_rows_are_rejected_with_row_field_and_reason() ->
     assert good["id"].tolist() == ["1", "6", "7"]
     assert good["lang"].tolist() == ["en", "ko", "en"]
     assert summary.rows == 7 and summary.good == 3 and summary.rejected == 4
-    assert rejects is not None and rejects.name == "in.rejects.csv"
+    assert rejects is not None and rejects.name == "in.csv.rejects.csv"
     table = pd.read_csv(rejects)
     by_row = dict(zip(table["_row"], table["_reason"], strict=True))
     assert by_row[2] == "text: empty text"
@@ -130,7 +132,7 @@ def test_ticket_numbers_and_dates(tmp_path: Path) -> None:
             "rating": ["5", "4", "3", "9"],
         }
     )
-    good, _, rejects = read_valid(write_table(frame, "t.csv"), TICKETS)
+    good, _, rejects = read_valid(write_table(frame, "t.csv"), TICKETS, rejects="r.csv")
     assert good["ticket_id"].tolist() == ["t1"]
     reasons = pd.read_csv(rejects).set_index("_row")["_reason"]
     assert "replies: not a number (got 'two')" in reasons[2]
@@ -148,6 +150,83 @@ def test_duplicates_are_found_across_chunks() -> None:
 
 def test_rejects_file_of_an_earlier_run_is_replaced() -> None:
     _read(pd.DataFrame({"text": ["", "ok"]}))
-    assert Path("in.rejects.csv").exists()
-    _read(pd.DataFrame({"text": ["fine", "ok"]}))
-    assert not Path("in.rejects.csv").exists()
+    assert len(pd.read_csv("in.csv.rejects.csv")) == 1
+    assert _read(pd.DataFrame({"text": ["fine", "ok"]}))[2] is None
+    assert len(pd.read_csv("in.csv.rejects.csv")) == 0  # replaced: it belongs to the last run
+
+
+def test_odd_unicode_is_cleaned_or_rejected_per_row_as_empty_text() -> None:
+    texts = ["ok\x00 fine", "tab\tand\r\nlines", "\u200b \n\ufeff", "\x00\x07", "", "fine \u200d"]
+    path = Path("u.jsonl")
+    records = [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+    records.append({"id": "s", "text": "bad \ud800 half", "other": "\udc00"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    good, summary, rejects = read_valid(path, COMMENTS, rejects="r.csv")
+    assert good["text"].tolist() == [
+        *("ok fine", "tab\tand\r\nlines", "fine \u200d", "bad \ufffd half")
+    ]
+    assert good["other"].tolist()[-1] == "\ufffd"
+    table = pd.read_csv(rejects)
+    assert table["_row"].tolist() == [3, 4, 5] and set(table["_reason"]) == {"text: empty text"}
+    assert summary.rows == 7 == summary.good + summary.rejected
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("header.csv", "id,text\n"),
+        ("blank.csv", "id,text\n\n\n"),
+        ("empty.jsonl", ""),
+        ("blank.jsonl", "\n \n"),
+    ],
+)
+def test_a_file_without_rows_is_an_error_naming_it(name: str, content: str) -> None:
+    Path(name).write_text(content)
+    with pytest.raises(DataError, match=rf"{name}: no rows to read"):
+        read_valid(name, COMMENTS)
+
+
+def test_counts_add_up_with_skipped_blank_lines() -> None:
+    Path("b.csv").write_text('id,text\n1,a\n\n2,\n3,"x","y"\n\n4,b\n')
+    _, summary, _ = read_valid("b.csv", COMMENTS, config=DataConfig(max_lost_share=0.5))
+    assert (summary.rows, summary.good, summary.rejected) == (6, 2, 2)
+    assert summary.skipped == {"blank line": 2} and (summary.lines, summary.unreadable) == (6, 1)
+    assert summary.describe() == (
+        "6 rows: 2 good, 2 rejected (text: 1, (record): 1), 2 skipped (blank line: 2)"
+    )
+
+
+def test_more_unreadable_lines_than_allowed_is_an_error_naming_the_lines() -> None:
+    lines = [f"{i},text {i}" for i in range(200)]
+    lines[50] = '50,"a","b"'
+    lines[120] = '120,"bad"quote'
+    Path("m.csv").write_text("id,text\n" + "\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"m\.csv: 2 of 200 lines \(1\.0%\) .* line 52"):
+        read_valid("m.csv", COMMENTS, config=DataConfig(max_lost_share=0.005))
+    _, summary, _ = read_valid("m.csv", COMMENTS)  # 1 % is allowed by default
+    assert summary.unreadable == 2 and summary.good == 198
+
+
+def test_huge_csv_cells_are_cut_like_json_lines() -> None:
+    huge = "slow delivery " * 20_000
+    Path("h.csv").write_text(f'id,text\n1,"{huge}"\n2,fine\n')
+    good, summary, _ = read_valid("h.csv", COMMENTS, config=DataConfig(max_text_chars=1000))
+    assert summary.rejected == 0 and summary.truncated == 1
+    assert good["text"].str.len().tolist() == [1000, 4]
+
+
+def test_reading_writes_nothing_unless_a_rejects_file_is_named() -> None:
+    Path("feedback.rejects.csv").write_text("id,text\n1,good\n2,\n3,\n")
+    before = Path("feedback.rejects.csv").read_bytes()
+    good, summary, rejects = read_valid("feedback.rejects.csv", COMMENTS)
+    assert rejects is None and len(good) == 1
+    assert [p.name for p in Path.cwd().iterdir()] == ["feedback.rejects.csv"]
+    assert Path("feedback.rejects.csv").read_bytes() == before
+    assert summary.explain() == [
+        "text: 2 rejected, e.g.",
+        '  row 2: text: empty text | {"id": "2"}',
+        '  row 3: text: empty text | {"id": "3"}',
+    ]
+    with pytest.raises(BadInputError, match="the rejects file would be the same file as"):
+        read_valid("feedback.rejects.csv", COMMENTS, rejects="./feedback.rejects.csv")
+    assert Path("feedback.rejects.csv").read_bytes() == before

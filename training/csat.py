@@ -106,14 +106,15 @@ def train_csat(
     if path is None:
         raise BadInputError("No training data: pass --data FILE or set data.path in the config")
     on_step("reading and validating tickets")
-    frame, summary, rejects = read_valid(path, TICKETS, config=config.data)
+    frame, summary, rejects = read_valid(path, TICKETS, config=config.data, keep_rejects=True)
     if "rating" not in frame:
         raise BadInputError(f"{path}: no rating column; map it with data.columns.rating=<column>")
     rated = frame[frame["rating"].notna()].reset_index(drop=True)
     bad = bad_labels(rated["rating"], config.labels.bad_ratings)
     check_ticket_counts(bad, min_rated=config.labels.min_rated, min_bad=config.labels.min_bad)
     older, newest = time_split(rated["created_at"], config.split.validation_fraction)
-    with training_run(config, task="csat", experiment=config.tracking.experiment) as run:
+    experiment = config.tracking.experiment
+    with training_run(config, task="csat", experiment=experiment, data=path) as run:
         log_fingerprint(rated.assign(bad=bad), label="bad", name="train", source=str(path))
         mlflow.log_metrics(
             {

@@ -60,7 +60,9 @@ def train_sentiment(
         raise BadInputError("No training data: pass --data FILE or set data.path in the config")
     on_step("reading and validating data")
     require = ["rating"] if config.labels.from_rating else ["sentiment"]
-    frame, summary, rejects = read_valid(path, COMMENTS, config=config.data, require=require)
+    frame, summary, rejects = read_valid(
+        path, COMMENTS, config=config.data, require=require, keep_rejects=True
+    )
     if config.labels.from_rating:
         frame["sentiment"] = labels_from_rating(frame["rating"])
     labels = frame["sentiment"].astype(str)
@@ -69,7 +71,8 @@ def train_sentiment(
         backend=config.model.backend, params=config.model.params, random_state=config.split.seed
     )
     texts = frame["text"].to_numpy(dtype=object)
-    with training_run(config, task="sentiment", experiment=config.tracking.experiment) as run:
+    experiment = config.tracking.experiment
+    with training_run(config, task="sentiment", experiment=experiment, data=path) as run:
         log_fingerprint(frame, label="sentiment", name="train", source=str(path))
         mlflow.log_metrics({"data.rows_read": summary.rows, "data.rows_rejected": summary.rejected})
         if rejects is not None:

@@ -110,7 +110,9 @@ def train_themes(
             "--taxonomy for zero-shot themes"
         )
     on_step("reading and validating data")
-    frame, summary, rejects = read_valid(path, COMMENTS, config=config.data, require=["themes"])
+    frame, summary, rejects = read_valid(
+        path, COMMENTS, config=config.data, require=["themes"], keep_rejects=True
+    )
     frame["themes"] = frame["themes"].map(list)
     if config.taxonomy is None:  # few-shot refinement of a taxonomy takes any number of labels
         check_counts(frame["themes"].explode().dropna(), config.labels.min_examples, what="theme")
@@ -120,7 +122,8 @@ def train_themes(
         frame["theme_sentiment"] = frame["theme_sentiment"].map(lambda d: d or {})
         polarities = theme_pairs(frame["text"], frame["theme_sentiment"])["polarity"]
         check_counts(polarities, config.labels.min_examples, what="theme polarity")
-    with training_run(config, task="themes", experiment=config.tracking.experiment) as run:
+    experiment = config.tracking.experiment
+    with training_run(config, task="themes", experiment=experiment, data=path) as run:
         log_fingerprint(frame, label="themes", name="train", source=str(path))
         mlflow.log_metrics({"data.rows_read": summary.rows, "data.rows_rejected": summary.rejected})
         if rejects is not None:

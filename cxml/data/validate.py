@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +18,15 @@ import pandas as pd
 
 from cxml.data.io import ROW
 from cxml.data.schema import FieldSpec, Schema
-from cxml.errors import ConfigError, DataError
+from cxml.data.times import DateColumns, time_flags
+from cxml.errors import BadInputError, ConfigError, DataError
 from cxml.text.lang import detect_lang
+from cxml.text.normalize import clean_text
 
-__all__ = ["REJECT_COLUMNS", "ReadSummary", "Validator"]
+__all__ = ["REJECT_COLUMNS", "ReadSummary", "Validator", "label_lists", "label_maps"]
 
 REJECT_COLUMNS = [ROW, "_field", "_reason", "_raw"]
+_EXAMPLES = 3  # rejects of each field kept as examples for messages
 _LANG_ALIASES = {"english": "en", "eng": "en", "en-us": "en", "en-gb": "en", "korean": "ko"}
 _LANG_ALIASES |= {"kor": "ko", "kr": "ko", "ko-kr": "ko", "한국어": "ko", "영어": "en"}
 
@@ -41,17 +44,50 @@ class ReadSummary:
     reasons: Counter[str] = field(default_factory=Counter)
     #: Data-quality findings on rows that were kept (e.g. "solved_at before created_at").
     flags: Counter[str] = field(default_factory=Counter)
+    #: Records left out on purpose, by reason ("blank line"); ``rows`` counts them.
+    skipped: Counter[str] = field(default_factory=Counter)
+    #: Physical lines read (records for Parquet, Excel and frames).
+    lines: int = 0
+    #: Records that could not be parsed at all (a malformed CSV or JSON line): lines lost.
+    unreadable: int = 0
+    #: The first few rejects of each field: ``row N: reason | raw record``.
+    examples: dict[str, list[str]] = field(default_factory=dict)
 
     def describe(self) -> str:
-        """One line: ``1,000 rows: 998 good, 2 rejected (text: 1, id: 1)``."""
+        """One line: ``1,000 rows: 997 good, 2 rejected (text: 1, id: 1), 1 skipped (blank
+        line: 1)``; rows read = good + rejected + skipped."""
         text = f"{self.rows:,} rows: {self.good:,} good, {self.rejected:,} rejected"
         if self.reasons:
             text += " (" + ", ".join(f"{k}: {v:,}" for k, v in self.reasons.most_common()) + ")"
+        if self.skipped:
+            skipped = ", ".join(f"{k}: {v:,}" for k, v in self.skipped.most_common())
+            text += f", {self.skipped.total():,} skipped ({skipped})"
         if self.truncated:
             text += f"; {self.truncated:,} texts truncated"
         for flag, count in self.flags.most_common():
             text += f"; {count:,} {flag}"
         return text
+
+    def explain(self, fields: int = 5) -> list[str]:
+        """The most common reject fields, each with its count and first examples."""
+        lines = []
+        for name, count in self.reasons.most_common(fields):
+            lines.append(f"{name}: {count:,} rejected, e.g.")
+            lines.extend(f"  {example}" for example in self.examples.get(name, []))
+        return lines
+
+    def add_lines(self, lines: int, skipped: Mapping[str, int]) -> None:
+        """Count ``lines`` read and the records ``skipped`` on purpose (part of ``rows``)."""
+        self.lines += lines
+        self.skipped.update(skipped)
+        self.rows += sum(skipped.values())
+
+    def _add_examples(self, rejected: pd.DataFrame) -> None:
+        for row, fields, reason, raw in rejected[REJECT_COLUMNS].itertuples(index=False):
+            for name in str(fields).split(","):
+                shown = self.examples.setdefault(name, [])
+                if len(shown) < _EXAMPLES:
+                    shown.append(f"row {row}: {reason} | {_shorten(str(raw))}")
 
 
 class Validator:
@@ -70,8 +106,19 @@ class Validator:
         for training).
     max_text_chars : int, default=20_000
         Longer texts are cut to this length (counted in the summary; the row is kept).
-    dayfirst : bool, default=False
-        Read ambiguous dates such as ``01/08/2023`` as day first.
+    dayfirst : bool, default=None
+        Read day/month dates such as ``01/08/2023`` day first (True) or month first (False);
+        None: a file whose dates are ambiguous is a :class:`DataError` that asks for it (see
+        :mod:`cxml.data.times`).
+    as_of : pandas.Timestamp, default=None
+        The scoring moment: a ``created_at`` after it (or after the row's own ``as_of``) is
+        flagged in the summary.
+
+    Attributes
+    ----------
+    summary : ReadSummary
+        The counts so far; ``flags`` counts kept rows whose times are out of order (a reply or
+        solve before creation, a creation after the scoring moment).
     """
 
     def __init__(
@@ -82,15 +129,17 @@ class Validator:
         columns: Mapping[str, str] | None = None,
         require: Iterable[str] = (),
         max_text_chars: int = 20_000,
-        dayfirst: bool = False,
+        dayfirst: bool | None = None,
+        as_of: pd.Timestamp | None = None,
     ) -> None:
         self.schema = schema
         self.source = source
         self.columns = dict(columns or {})
         self.require = {f.name for f in schema.fields if f.required} | set(require)
         self.max_text_chars = max_text_chars
-        self.dayfirst = dayfirst
+        self.as_of = as_of
         self.summary = ReadSummary(source=source)
+        self._dates = DateColumns(source, dayfirst)
         self._first_row_of_id: dict[str, int] = {}
         self._checked = False
         unknown = [k for k in self.columns if k not in schema.names]
@@ -148,19 +197,19 @@ class Validator:
             if spec.name not in frame:
                 if spec.kind == "id":
                     out[spec.name] = "row-" + frame[ROW].astype(str)
-                elif spec.name == "lang" and "text" in frame:
-                    out["lang"] = detect_lang(frame["text"])
-                    self.summary.lang_detected += n
                 continue
-            values, bad, reason = self._parse(spec, frame[spec.name])
+            values, bad, reason = self._parse(spec, frame[spec.name], frame[ROW])
             out[spec.name] = values
             if spec.name in self.require:
                 missing = _is_missing(values) & ~bad
                 if missing.any():
-                    reason = "empty text" if spec.name == "text" else "missing value"
-                    problems.append((spec.name, missing, reason))
+                    empty = "empty text" if spec.name == "text" else "missing value"
+                    problems.append((spec.name, missing, empty))
             if bad.any():
                 problems.append((spec.name, bad, reason))
+        if "lang" in self.schema.names and "lang" not in frame and "text" in frame:
+            out["lang"] = detect_lang(out["text"])  # of the cleaned texts
+            self.summary.lang_detected += n
         if "lang" in frame and "text" in out:
             unknown = _is_missing(out["lang"]) & ~_is_missing(out["text"])
             if unknown.any():
@@ -176,6 +225,7 @@ class Validator:
             problems.append((id_field, dup_mask, dup_reason))
             bad_any |= dup_mask
         rejected = self._rejects(raw, problems, bad_any, parse_rejects)
+        self.summary.flags.update(time_flags(out.loc[~bad_any], self.as_of))
         good = out.loc[~bad_any]
         fields = [f for f in self.schema.names if f in good]
         rest = [c for c in good.columns if c not in fields and c != ROW]
@@ -183,26 +233,29 @@ class Validator:
         self.summary.rows += n + len(parse_rejects)
         self.summary.good += len(good)
         self.summary.rejected += len(rejected)
+        self.summary.unreadable += len(parse_rejects)
+        self.summary._add_examples(rejected)
         return good, rejected
 
-    def _parse(self, spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, Any]:
+    def _parse(
+        self, spec: FieldSpec, values: pd.Series, rows: pd.Series
+    ) -> tuple[pd.Series, np.ndarray, Any]:
+        if spec.kind == "datetime":
+            times = self._dates.parse(spec.name, values, rows)
+            return times.values, times.bad, pd.Series(times.reasons)
         parse = _PARSERS[spec.kind]
         if spec.kind == "text":
             parsed, bad, reason = parse(spec, values)
-            if spec.name == "text":
-                too_long = parsed.str.len().fillna(0).to_numpy() > self.max_text_chars
-                if too_long.any():
-                    parsed = parsed.where(~too_long, parsed.str.slice(0, self.max_text_chars))
-                    self.summary.truncated += int(too_long.sum())
-                empty = (parsed.fillna("").str.strip() == "").to_numpy() & ~_is_missing(parsed)
-                bad = bad | empty
-                reason = "empty text"
+            if spec.name != "text":
+                return parsed, bad, reason
+            too_long = parsed.str.len().fillna(0).to_numpy() > self.max_text_chars
+            if too_long.any():
+                parsed = parsed.where(~too_long, parsed.str.slice(0, self.max_text_chars))
+                self.summary.truncated += int(too_long.sum())
             return parsed, bad, reason
         if spec.name == "lang":
             parsed, bad, reason = _parse_lang(values)
             return parsed, bad, reason
-        if spec.kind == "datetime":
-            return _parse_datetime(spec, values, dayfirst=self.dayfirst)
         return parse(spec, values)
 
     def _duplicates(
@@ -266,6 +319,10 @@ def _json_record(record: Mapping[Any, Any]) -> str:
     return json.dumps(clean, ensure_ascii=False, default=str)
 
 
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _listing(columns: Iterable[str]) -> str:
     names = sorted(c for c in columns if c != ROW)
     return ", ".join(repr(c) for c in names[:30]) + (" ..." if len(names) > 30 else "")
@@ -282,13 +339,19 @@ def _is_missing(values: pd.Series) -> np.ndarray:
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    missing = _is_missing(values)
-    text = values.astype(object).where(missing, values.astype(str))
-    return text.where(~missing, np.nan)
+    """Values as text, missing as NaN; objects, as pandas' string columns cannot hold every
+    text (a lone surrogate)."""
+    text = [np.nan if _missing_scalar(v) else str(v) for v in values]
+    return pd.Series(text, index=values.index, dtype=object)
 
 
 def _parse_text(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
-    return _as_text(values), np.zeros(len(values), dtype=bool), ""
+    """Texts cleaned by :func:`~cxml.text.normalize.clean_text`; one empty once cleaned is a
+    missing one (NaN): where the task requires the field, that is an "empty text" reject."""
+    text = _as_text(values)
+    cleaned = [np.nan if _missing_scalar(v) else clean_text(v) for v in text]
+    out = pd.Series(cleaned, index=text.index, dtype=object)
+    return out.where(out.notna(), np.nan), np.zeros(len(values), dtype=bool), ""
 
 
 def _parse_id(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
@@ -341,32 +404,32 @@ def _parse_number(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.nda
     return values_out, bad, reasons
 
 
-def _parse_datetime(
-    spec: FieldSpec, values: pd.Series, *, dayfirst: bool = False
-) -> tuple[pd.Series, np.ndarray, pd.Series]:
-    missing = _is_missing(values)
-    text = _as_text(values)
-    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
-    bad = ~missing & parsed.isna().to_numpy()
-    reason = text.map(lambda v: f"not a date/time (got {v!r}; expected ISO 8601)")
-    return parsed, bad, reason
-
-
 def _parse_labels(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    return _parse_each(values, _labels)
+
+
+def _parse_label_map(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    return _parse_each(values, lambda value: _label_map(value, spec.choices))
+
+
+def _parse_each(
+    values: pd.Series, parse: Callable[[Any], tuple[Any, str]]
+) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """``parse`` each value: parsed values (None where rejected), the rejected mask, reasons."""
     parsed: list[Any] = []
-    bad = np.zeros(len(values), dtype=bool)
     reasons: list[str] = []
-    for i, value in enumerate(values.tolist()):
-        result, problem = _labels(value)
-        parsed.append(result)
+    for value in values.tolist():
+        result, problem = parse(value)
+        parsed.append(None if problem else result)
         reasons.append(problem)
-        bad[i] = bool(problem)
+    bad = np.array([bool(r) for r in reasons], dtype=bool)
     return pd.Series(parsed, index=values.index, dtype=object), bad, pd.Series(reasons)
 
 
 def _labels(value: Any) -> tuple[Any, str]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
+    """Sorted distinct labels of a list / array / JSON list / ``a;b`` / ``a|b`` (missing: NaN)."""
+    if isinstance(value, np.ndarray | tuple | set | frozenset):
+        value = list(value.tolist() if isinstance(value, np.ndarray) else value)
     if isinstance(value, list):
         if all(isinstance(v, str) for v in value):
             return sorted({v.strip() for v in value if v.strip()}), ""
@@ -383,31 +446,77 @@ def _labels(value: Any) -> tuple[Any, str]:
     return sorted({t.strip() for t in text.split(sep) if t.strip()}), ""
 
 
-def _parse_label_map(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
-    parsed: list[Any] = []
-    bad = np.zeros(len(values), dtype=bool)
-    reasons: list[str] = []
-    allowed = set(spec.choices or ())
-    for i, value in enumerate(values.tolist()):
-        problem = ""
-        result: Any = value
-        if isinstance(value, str):
-            try:
-                result = json.loads(value) if value.strip() else np.nan
-            except json.JSONDecodeError:
-                problem = f"not a JSON object: {value[:80]!r}"
-        if not problem and not _missing_scalar(result):
-            if not isinstance(result, dict):
-                problem = f"expected an object label -> polarity, got {result!r}"
-            else:
-                result = {str(k).strip(): str(v).strip().lower() for k, v in result.items()}
-                wrong = {k: v for k, v in result.items() if allowed and v not in allowed}
-                if wrong:
-                    problem = f"polarities {wrong} not in {', '.join(spec.choices or ())}"
-        parsed.append(None if problem else result)
-        reasons.append(problem)
-        bad[i] = bool(problem)
-    return pd.Series(parsed, index=values.index, dtype=object), bad, pd.Series(reasons)
+def _label_map(value: Any, choices: tuple[str, ...] | None) -> tuple[Any, str]:
+    """A dict label -> polarity (one of ``choices``) from a dict, a list / array of ``[label,
+    polarity]`` pairs (Parquet map columns read back so) or JSON text of either (missing: NaN)."""
+    if isinstance(value, str):
+        if not value.strip():
+            return np.nan, ""
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None, f"not a JSON object: {value[:80]!r}"
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if _missing_scalar(value):
+        return np.nan, ""
+    pairs = list(value.items()) if isinstance(value, Mapping) else _pairs(value)
+    if pairs is None:
+        return None, f"expected an object label -> polarity, got {value!r}"
+    result: dict[str, str] = {}
+    for key, polarity in pairs:
+        label, polarity = str(key).strip(), str(polarity).strip().lower()
+        if result.setdefault(label, polarity) != polarity:
+            return None, f"label {label!r} has two polarities: {result[label]!r}, {polarity!r}"
+    wrong = {k: v for k, v in result.items() if choices and v not in choices}
+    if wrong:
+        return None, f"polarities {wrong} not in {', '.join(choices or ())}"
+    return result, ""
+
+
+def _pairs(value: Any) -> list[tuple[Any, Any]] | None:
+    """The ``(key, value)`` pairs of a list or tuple of 2-item sequences; None for anything else."""
+    if not isinstance(value, list | tuple):
+        return None
+    items = [v.tolist() if isinstance(v, np.ndarray) else v for v in value]
+    if not all(isinstance(v, list | tuple) and len(v) == 2 for v in items):
+        return None
+    return [(k, v) for k, v in items]
+
+
+def label_lists(values: Iterable[Any], column: str) -> list[list[str]]:
+    """The labels of each value, read as the validator reads a ``labels`` field (missing: none).
+
+    Raises
+    ------
+    BadInputError
+        Naming ``column`` and the row (from 1) of the first value that is not a list of labels.
+    """
+    out = []
+    for row, value in enumerate(values, start=1):
+        labels, problem = _labels(value)
+        if problem:
+            raise BadInputError(f"column {column!r}, row {row}: {problem}")
+        out.append(labels if isinstance(labels, list) else [])
+    return out
+
+
+def label_maps(values: Iterable[Any], column: str, spec: FieldSpec) -> list[dict[str, str]]:
+    """Each value as a dict label -> polarity, read as the validator reads the ``label_map``
+    field ``spec`` (missing: empty).
+
+    Raises
+    ------
+    BadInputError
+        Naming ``column`` and the row (from 1) of the first value that cannot be read.
+    """
+    out = []
+    for row, value in enumerate(values, start=1):
+        mapping, problem = _label_map(value, spec.choices)
+        if problem:
+            raise BadInputError(f"column {column!r}, row {row}: {problem}")
+        out.append(mapping if isinstance(mapping, dict) else {})
+    return out
 
 
 _PARSERS: dict[str, Any] = {
@@ -416,7 +525,6 @@ _PARSERS: dict[str, Any] = {
     "category": _parse_category,
     "int": _parse_number,
     "float": _parse_number,
-    "datetime": _parse_datetime,
     "labels": _parse_labels,
     "label_map": _parse_label_map,
 }

@@ -8,8 +8,6 @@ comments with it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ import pandas as pd
 import yaml
 
 from cxml.comments.zeroshot import Taxonomy
-from cxml.data.io import write_table
+from cxml.data.io import write_table, write_text
 from cxml.discovery.model import OUTLIER, ThemeDiscovery
 from cxml.text.lang import detect_lang
 from cxml.text.tokenize import has_hangul
@@ -151,8 +149,5 @@ def write_discovery(
         "themes": write_table(result.themes, out / "themes.csv"),
         "taxonomy": out / "taxonomy.yaml",
     }
-    fd, tmp = tempfile.mkstemp(prefix=".taxonomy.yaml.", suffix=".tmp", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(result.to_yaml())
-    os.replace(tmp, paths["taxonomy"])
+    write_text(paths["taxonomy"], result.to_yaml())
     return paths

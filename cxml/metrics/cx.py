@@ -21,6 +21,7 @@ Intervals are two-sided at level ``confidence``:
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, get_args
@@ -53,6 +54,8 @@ _PERIODS = ("D", "W", "M", "Q", "Y")
 _RESULT_COLUMNS = ["metric", "value", "ci_low", "ci_high", "n", "excluded", "scale", "note"]
 _BOOLS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 _BOOLS |= {"1.0": True, "0.0": False, "y": True, "n": False}
+#: Fewest numeric answers for a scale mismatch to be an error; with fewer it is a warning.
+SCALE_EVIDENCE = 30
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ def csat(
     good: tuple[int, int] | None = None,
     confidence: float = 0.95,
     min_count: int = 30,
+    check_scale: bool = True,
 ) -> MetricResult:
     """Customer satisfaction: the percentage of satisfied answers.
 
@@ -111,6 +115,11 @@ def csat(
         Level of the Wilson interval.
     min_count : int, default=30
         Fewest usable answers for a value.
+    check_scale : bool, default=True
+        Refuse answers on another scale: when more than a tenth of the numeric answers lie
+        above ``scale`` (0-10 NPS answers read as 1-5 CSAT, say), a :class:`BadInputError`
+        from :data:`SCALE_EVIDENCE` numeric answers on, a warning below that. Fewer answers
+        above the scale are typos: excluded and counted.
 
     Returns
     -------
@@ -129,13 +138,17 @@ def csat(
         k, n = int(hits[valid].sum()), int(valid.sum())
         return _proportion("csat", k, n, len(valid) - n, "good/bad", confidence, min_count)
     values, valid = _on_scale(ratings, scale)
+    if check_scale:
+        _check_scale("csat", values, scale)
     lo, hi = _good_range(scale, good)
     k = int(((values >= lo) & (values <= hi) & valid).sum())
     n = int(valid.sum())
     return _proportion("csat", k, n, len(valid) - n, _label(scale), confidence, min_count)
 
 
-def nps(scores: Any, *, confidence: float = 0.95, min_count: int = 30) -> MetricResult:
+def nps(
+    scores: Any, *, confidence: float = 0.95, min_count: int = 30, check_scale: bool = True
+) -> MetricResult:
     """Net Promoter Score: the percentage of promoters (9-10) minus that of detractors (0-6).
 
     Parameters
@@ -146,6 +159,10 @@ def nps(scores: Any, *, confidence: float = 0.95, min_count: int = 30) -> Metric
         Level of the normal-approximation interval.
     min_count : int, default=30
         Fewest usable answers for a value.
+    check_scale : bool, default=True
+        Refuse answers that are all within 1-5 (a CSAT scale, on which every answer would be a
+        detractor and the score -100): a :class:`BadInputError` from :data:`SCALE_EVIDENCE`
+        numeric answers on, a warning below that, where a small unhappy sample could do it.
 
     Returns
     -------
@@ -159,6 +176,8 @@ def nps(scores: Any, *, confidence: float = 0.95, min_count: int = 30) -> Metric
     """
     _check_options(confidence, min_count)
     values, valid = _on_scale(scores, (0, 10))
+    if check_scale:
+        _check_scale("nps", values, (0, 10))
     n = int(valid.sum())
     excluded = len(valid) - n
     if (guarded := _guard("nps", n, excluded, "0-10", min_count, "responses")) is not None:
@@ -422,9 +441,10 @@ def metric_table(
     min_count : int, default=30
         Fewest observations for a value in a row.
     **options
-        Passed to the metric function: ``scale`` and ``good`` for :func:`csat`, ``scale`` for
-        :func:`ces`, ``max_replies`` for :func:`fcr`, ``statistic`` for
-        :func:`resolution_time`.
+        Passed to the metric function: ``scale``, ``good`` and ``check_scale`` for :func:`csat`,
+        ``check_scale`` for :func:`nps`, ``scale`` for :func:`ces`, ``max_replies`` for
+        :func:`fcr`, ``statistic`` for :func:`resolution_time`. The scale of CSAT and NPS
+        answers is checked once on the whole column, not in each group.
 
     Returns
     -------
@@ -495,6 +515,13 @@ def _survey_metric(
         return lambda g: fcr(g, **options)
     source = column or "rating"
     _require(frame, [source])
+    if metric in ("csat", "nps"):  # one check of the whole column, not of each small group
+        defaults = {p.name: p.default for p in parameters}
+        scale = options.get("scale", defaults["scale"]) if metric == "csat" else (0, 10)
+        if options.get("check_scale", True) and scale != "good/bad":
+            numbers = _on_scale(frame[source], scale)[0]
+            _check_scale(metric, numbers, scale, column=source, stacklevel=4)
+        options = {**options, "check_scale": False}
     return lambda g: function(g[source], **options)
 
 
@@ -628,6 +655,45 @@ def _on_scale(values: Any, scale: tuple[int, int]) -> tuple[np.ndarray, np.ndarr
     numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
     floats = numbers.to_numpy(dtype=float, na_value=np.nan)
     return floats, np.isfinite(floats) & (floats >= scale[0]) & (floats <= scale[1])
+
+
+def _check_scale(
+    metric: str,
+    values: np.ndarray,
+    scale: tuple[int, int],
+    *,
+    column: str | None = None,
+    stacklevel: int = 3,
+) -> None:
+    """Refuse numeric ``values`` (of ``column``) on another scale than ``metric`` on ``scale``.
+
+    See ``check_scale`` of :func:`csat` and :func:`nps`.
+    """
+    answers = values[np.isfinite(values)]
+    if not len(answers):
+        return
+    ratings = f"ratings in column {column!r}" if column else "ratings"
+    if metric == "nps":
+        if answers.min() < 1 or answers.max() > 5:
+            return
+        problem = (
+            f"all {len(answers):,} {ratings} are between 1 and 5, but NPS answers are 0-10 "
+            "(every answer would be a detractor); for a 1-5 scale use the csat metric"
+        )
+    else:
+        above = int((answers > scale[1]).sum())
+        if above <= 0.1 * len(answers):
+            return
+        problem = (
+            f"{above:,} of {len(answers):,} {ratings} are above the CSAT scale {_label(scale)} "
+            f"(up to {answers.max():g}); for 0-10 answers use the nps metric, or give the scale"
+        )
+    if len(answers) >= SCALE_EVIDENCE:
+        raise BadInputError(problem)
+    warnings.warn(
+        f"{problem} (too few ratings to be sure; check_scale=False silences this)",
+        stacklevel=stacklevel,
+    )
 
 
 def _good_range(scale: tuple[int, int], good: tuple[int, int] | None) -> tuple[int, int]:

@@ -27,8 +27,10 @@ import pandas as pd
 from scipy import stats
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from cxml.data.schema import COMMENTS
+from cxml.data.validate import label_lists, label_maps
 from cxml.errors import BadInputError
-from cxml.metrics.cx import _good_range, _on_scale, _require
+from cxml.metrics.cx import _check_scale, _good_range, _on_scale, _require
 
 __all__ = ["DRIVER_COLUMNS", "driver_table"]
 
@@ -66,11 +68,15 @@ def driver_table(
     Parameters
     ----------
     comments : DataFrame
-        Analysed comments: ``themes`` (list of theme names, missing = none), ``rating`` and, when
-        present, ``theme_sentiment`` (dict theme -> negative / neutral / positive / conflict).
+        Analysed comments: ``themes`` (theme names, missing = none), ``rating`` and, when
+        present, ``theme_sentiment`` (theme -> negative / neutral / positive / conflict). Both
+        are read as :class:`cxml.data.Validator` reads them (lists, arrays, JSON text, ``a;b``;
+        dicts or ``[theme, polarity]`` pairs); a value it would reject is a
+        :class:`BadInputError` naming the column and row.
     score : {"csat", "nps"}, default="csat"
         CSAT: good = the top two points of ``scale``, bad = the bottom two. NPS: ratings 0-10,
-        bad = detractors.
+        bad = detractors. Ratings on another scale are refused as by :func:`cxml.metrics.csat`
+        and :func:`cxml.metrics.nps`.
     scale : (int, int), default=(1, 5)
         CSAT answer scale; ratings outside it (or missing) are left out.
     rating, themes, theme_sentiment : str
@@ -90,7 +96,10 @@ def driver_table(
     if min_count < 1:
         raise BadInputError(f"min_count must be at least 1, got {min_count!r}")
     _require(comments, [rating, themes])
-    values, valid = _on_scale(comments[rating], scale if score == "csat" else (0, 10))
+    answers = scale if score == "csat" else (0, 10)
+    values, valid = _on_scale(comments[rating], answers)
+    _check_scale(score, values, answers, column=rating)
+    theme_lists = label_lists(comments[themes], themes)
     values = values[valid]
     if score == "csat":
         good_lo, _ = _good_range(scale, None)
@@ -99,9 +108,9 @@ def driver_table(
     else:
         points = 100.0 * (values >= 9) - 100.0 * (values <= 6)
         bad = values <= 6
-    rated = comments[valid]
     binarizer = MultiLabelBinarizer()
-    indicators = binarizer.fit_transform(_theme_lists(rated[themes], themes)).astype(bool)
+    rated_lists = [labels for labels, ok in zip(theme_lists, valid, strict=True) if ok]
+    indicators = binarizer.fit_transform(rated_lists).astype(bool)
     names = [str(t) for t in binarizer.classes_]
     if not names:
         return pd.DataFrame(columns=list(DRIVER_COLUMNS))
@@ -109,7 +118,7 @@ def driver_table(
     count = indicators.sum(axis=0)
     n_rated = len(points)
     table = pd.DataFrame({"theme": names, "count": count, "share": 100 * count / n_rated})
-    mix = _sentiment_mix(rated[theme_sentiment], names) if theme_sentiment in rated else None
+    mix = _sentiment_mix(comments, theme_sentiment, valid, names)
     table["negative"] = np.nan if mix is None else mix["negative"].to_numpy()
     table["positive"] = np.nan if mix is None else mix["positive"].to_numpy()
 
@@ -140,29 +149,19 @@ def driver_table(
     return table.reset_index(drop=True)[list(DRIVER_COLUMNS)]
 
 
-def _theme_lists(values: pd.Series, column: str) -> list[list[str]]:
-    """Theme names per row; missing values are rows without themes."""
-    out: list[list[str]] = []
-    for value in values.tolist():
-        if isinstance(value, list | tuple | set | frozenset | np.ndarray):
-            out.append(sorted({str(t) for t in value}))
-        elif pd.api.types.is_scalar(value) and pd.isna(value):
-            out.append([])
-        else:
-            raise BadInputError(
-                f"column {column!r} must hold lists of theme names, got {value!r}; read files "
-                "through cxml.data.validate, which parses 'a;b' and JSON lists"
-            )
-    return out
-
-
-def _sentiment_mix(values: pd.Series, names: list[str]) -> pd.DataFrame:
-    """Percentages of each theme's labelled mentions that are negative and positive."""
+def _sentiment_mix(
+    comments: pd.DataFrame, column: str, rated: np.ndarray, names: list[str]
+) -> pd.DataFrame | None:
+    """Percentages of each theme's labelled mentions that are negative and positive, over the
+    ``rated`` rows; None without a ``column``."""
+    if column not in comments:
+        return None
+    maps = label_maps(comments[column], column, COMMENTS.field("theme_sentiment"))
     pairs = pd.DataFrame(
         [
-            (str(theme), str(polarity))
-            for mapping in values.tolist()
-            if isinstance(mapping, dict)
+            (theme, polarity)
+            for mapping, ok in zip(maps, rated, strict=True)
+            if ok
             for theme, polarity in mapping.items()
         ],
         columns=["theme", "polarity"],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ import jinja2
 import pandas as pd
 
 from cxml import __version__
-from cxml.data.io import write_table
+from cxml.data.io import write_table, write_text
 from cxml.errors import BadInputError
 from cxml.report import charts
 from cxml.report import sections as sec
@@ -186,7 +184,7 @@ def build_report(
         name: write_table(_rounded(table), folder / f"{name}.csv")
         for name, table in exports.items()
     }
-    _write_text(html, _render(context))
+    write_text(html, _render(context))  # atomically
     return ReportResult(html=html, tables=paths)
 
 
@@ -262,16 +260,3 @@ def _render(context: dict[str, Any]) -> str:
     env.filters["num"] = _number
     env.filters["qvalue"] = _q_value
     return env.get_template("report.html.j2").render(context)
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in its folder, so it appears whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from cxml.data.schema import COMMENTS
+from cxml.data.validate import label_lists, label_maps
 from cxml.errors import BadInputError
 from cxml.metrics import driver_table, metric_table
 from cxml.metrics.cx import Metric
@@ -53,6 +55,7 @@ ALPHA = 0.05
 #: The pseudo-theme of examples and sentiment bars when the comments carry no themes.
 ALL_COMMENTS = "all comments"
 _EXAMPLE_ORDER = ("negative", "positive", "neutral", "conflict")
+_THEME_SENTIMENT = COMMENTS.field("theme_sentiment")
 
 
 @dataclass(frozen=True)
@@ -204,9 +207,9 @@ def theme_sentiment_table(comments: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         (% of mentions); and a phrase naming the source, for the report.
     """
     pairs: list[tuple[str, str]]
-    maps = comments["theme_sentiment"].tolist() if "theme_sentiment" in comments else []
-    if any(isinstance(m, dict) and m for m in maps):
-        pairs = [(str(t), str(p)) for m in maps if isinstance(m, dict) for t, p in m.items()]
+    maps = _theme_maps(comments) if "theme_sentiment" in comments else []
+    if any(maps):
+        pairs = [(t, p) for m in maps for t, p in m.items()]
         source = "theme-level sentiment"
     elif "sentiment" in comments:
         lists = _theme_lists(comments)
@@ -252,7 +255,7 @@ def examples(comments: pd.DataFrame, themes: Sequence[str], *, per_theme: int = 
     """
     frame = comments.reset_index(drop=True)
     lists = _theme_lists(frame)
-    maps = frame["theme_sentiment"].tolist() if "theme_sentiment" in frame else [None] * len(frame)
+    maps = _theme_maps(frame) if "theme_sentiment" in frame else [{}] * len(frame)
     overall = frame["sentiment"].tolist() if "sentiment" in frame else [None] * len(frame)
     times = parse_times(frame)
     recent = times.sort_values(ascending=False, kind="stable", na_position="last").index
@@ -264,8 +267,7 @@ def examples(comments: pd.DataFrame, themes: Sequence[str], *, per_theme: int = 
         for i in with_text:
             if theme != ALL_COMMENTS and theme not in lists[i]:
                 continue
-            mapping = maps[i] if isinstance(maps[i], dict) else {}
-            polarity = mapping.get(theme, overall[i])
+            polarity = maps[i].get(theme, overall[i])
             candidates.append((i, "" if pd.isna(polarity) else str(polarity)))
         rows.extend((theme, i, polarity) for i, polarity in _mix(candidates, per_theme))
     picked = pd.DataFrame(rows, columns=["theme", "row", "polarity"])
@@ -326,14 +328,22 @@ def top_themes(comments: pd.DataFrame, k: int) -> list[str]:
 
 
 def _theme_lists(comments: pd.DataFrame) -> list[list[str]]:
-    """Theme names per comment (missing = none); an empty list when there is no themes column."""
+    """Theme names per comment (missing = none), read as the validator reads them; an empty
+    list when there is no themes column."""
     if "themes" not in comments:
         return []
-    return [_as_list(v) for v in comments["themes"]]
+    return label_lists(comments["themes"], "themes")
+
+
+def _theme_maps(comments: pd.DataFrame) -> list[dict[str, str]]:
+    """Theme -> polarity per comment (missing = none), read as the validator reads them."""
+    return label_maps(comments["theme_sentiment"], "theme_sentiment", _THEME_SENTIMENT)
 
 
 def _as_list(value: Any) -> list[str]:
-    """A list of strings from a list, array or JSON list text; anything else is empty."""
+    """The ranked terms or comments of a discovered theme, in their order, from a list, array or
+    JSON list text (``themes.csv``); anything else is empty. Not :func:`label_lists`, which
+    sorts labels and splits text at ``;``."""
     if isinstance(value, str):
         try:
             value = json.loads(value)

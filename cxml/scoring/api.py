@@ -7,10 +7,13 @@ after the customer answered the survey (``rating``, ``survey_*``), is a 422 that
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
+
+from cxml.data.times import RANGE, looks_numeric, read_instant, to_utc
+from cxml.text.normalize import clean_text, replace_surrogates
 
 __all__ = [
     "AnalyzeCommentsRequest",
@@ -51,6 +54,56 @@ _TICKET_EXAMPLE: JsonDict = {
 }
 
 
+def _encodable(value: Any) -> Any:
+    """Lone surrogates (from a JSON escape such as ``"\\ud800"``) as U+FFFD, as batch files have
+    them, rather than a 422 from the string check."""
+    return replace_surrogates(value) if isinstance(value, str) else value
+
+
+def _text(value: str) -> str:
+    """A text cleaned as batch files clean it (:func:`~cxml.text.normalize.clean_text`); an empty
+    one is a 422 naming the field, as it is a reject in batch."""
+    cleaned = clean_text(value)
+    if cleaned is None:
+        raise ValueError("empty text: nothing but whitespace and zero-width characters")
+    return cleaned
+
+
+def _optional_text(value: str | None) -> str | None:
+    """A category-like text cleaned as batch files clean it; an empty one is not given."""
+    return None if value is None else clean_text(value)
+
+
+_Text = Annotated[
+    str, Field(max_length=MAX_TEXT_CHARS), BeforeValidator(_encodable), AfterValidator(_text)
+]
+_OptionalText = Annotated[str | None, BeforeValidator(_encodable), AfterValidator(_optional_text)]
+_Id = Annotated[str, BeforeValidator(_encodable)]
+
+
+def _numeric_time(value: Any) -> Any:
+    """Numbers by cxml's rule (:mod:`cxml.data.times`), not as pydantic's Unix times: ``12345``
+    is no time (a 422 naming the field), ``20260630`` is 30 June 2026."""
+    if value is None or not looks_numeric(value):
+        return value
+    stamp, problem = read_instant(value)
+    if stamp is None:
+        raise ValueError(problem)
+    return stamp.to_pydatetime()
+
+
+def _representable(value: datetime) -> datetime:
+    """The time in UTC (no offset means UTC); one outside the range pandas represents is a 422
+    naming the field, as it is a reject in batch."""
+    stamp = to_utc(value)
+    if stamp is None:
+        raise ValueError(f"outside the representable range {RANGE} (got {value.isoformat()})")
+    return stamp.to_pydatetime()
+
+
+_Time = Annotated[datetime, BeforeValidator(_numeric_time), AfterValidator(_representable)]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,8 +126,8 @@ class Comment(_Request):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_COMMENT_EXAMPLE]})
 
-    id: str | None = Field(default=None, max_length=_SHORT, description="your id, echoed back")
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the comment")
+    id: _Id | None = Field(default=None, max_length=_SHORT, description="your id, echoed back")
+    text: _Text = Field(min_length=1, description="the comment")
     lang: Literal["en", "ko"] | None = Field(default=None, description="detected when missing")
 
 
@@ -103,19 +156,19 @@ class Ticket(_Request):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_TICKET_EXAMPLE]})
 
-    ticket_id: str = Field(min_length=1, max_length=_SHORT, description="unique ticket id")
-    created_at: datetime = Field(description="ticket opened (ISO 8601; no offset means UTC)")
-    first_response_at: datetime | None = Field(default=None, description="first agent reply")
-    solved_at: datetime | None = Field(default=None, description="solved; empty while open")
-    channel: str | None = Field(default=None, max_length=_SHORT, description="email, chat, ...")
-    category: str | None = Field(default=None, max_length=_SHORT)
-    priority: str | None = Field(default=None, max_length=_SHORT, description="low ... urgent")
-    customer_tier: str | None = Field(default=None, max_length=_SHORT)
+    ticket_id: _Id = Field(min_length=1, max_length=_SHORT, description="unique ticket id")
+    created_at: _Time = Field(description="ticket opened (ISO 8601; no offset means UTC)")
+    first_response_at: _Time | None = Field(default=None, description="first agent reply")
+    solved_at: _Time | None = Field(default=None, description="solved; empty while open")
+    channel: _OptionalText = Field(default=None, max_length=_SHORT, description="email, chat, ...")
+    category: _OptionalText = Field(default=None, max_length=_SHORT)
+    priority: _OptionalText = Field(default=None, max_length=_SHORT, description="low ... urgent")
+    customer_tier: _OptionalText = Field(default=None, max_length=_SHORT)
     replies: int | None = Field(default=None, ge=0, le=1_000_000, description="replies so far")
     reopens: int | None = Field(default=None, ge=0, le=1_000_000)
     reassignments: int | None = Field(default=None, ge=0, le=1_000_000)
     lang: Literal["en", "ko"] | None = Field(default=None, description="detected when missing")
-    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, description="messages")
+    text: _Text | None = Field(default=None, description="messages")
 
 
 class ScoreTicketsRequest(_OneOrBatch):
@@ -134,7 +187,7 @@ class ScoreTicketsRequest(_OneOrBatch):
 
     ticket: Ticket | None = None
     tickets: list[Ticket] | None = None
-    as_of: datetime | None = Field(
+    as_of: _Time | None = Field(
         default=None,
         description="moment the tickets are seen at (default: now); no offset means UTC",
     )

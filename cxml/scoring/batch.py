@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import pandas as pd
 
 from cxml.config import DataConfig
 from cxml.data import COMMENTS, TICKETS, ReadSummary, RejectsFile, TableReader, TableWriter
-from cxml.data.io import ROW
-from cxml.data.reader import default_rejects_path
-from cxml.errors import BadInputError
+from cxml.data.io import ROW, table_schema
+from cxml.data.reader import check_paths, default_rejects_path
+from cxml.data.times import parse_instant, to_utc, utc_ns
+from cxml.errors import BadInputError, ModelNotFoundError
 from cxml.scoring.checkpoint import Checkpoint
 from cxml.tracking.loader import LoadedModel, load_model
+from cxml.tracking.pyfunc import OUTPUT_COLUMNS
 
 __all__ = [
     "COMMENT_MODELS",
@@ -31,6 +34,8 @@ __all__ = [
     "ticket_inputs",
     "ticket_inputs_from_columns",
 ]
+
+log = logging.getLogger(__name__)
 
 COMMENT_INPUTS = ["text", "lang"]
 #: What the ticket model reads: the canonical fields known while a ticket is open, and ``as_of``.
@@ -59,15 +64,15 @@ def score_frame(
     models: list[LoadedModel],
     inputs: list[str] | Callable[[pd.DataFrame], pd.DataFrame],
 ) -> pd.DataFrame:
-    """Append every model's output columns to ``frame`` (row order kept).
+    """Append every model's output columns to ``frame`` (row order and index kept).
 
     ``inputs`` names the columns the models read, or makes their input frame from ``frame``.
     Input columns that share a name with an output column (a ``sentiment`` label, say) are kept
     as ``<name>_input``. With several models, ``model_name`` and ``model_version`` list each
-    model's, joined by ``+``.
+    model's, joined by ``+``. A frame without rows gives no rows with every output column.
     """
     model_input = inputs(frame) if callable(inputs) else frame[[c for c in inputs if c in frame]]
-    outputs = [m.predict(model_input) for m in models]
+    outputs = [_predictions(m, model_input) for m in models]
     produced = {c for out in outputs for c in out.columns}
     base = frame.drop(columns=[ROW], errors="ignore")
     base = base.rename(columns={c: f"{c}_input" for c in base.columns if c in produced})
@@ -78,7 +83,18 @@ def score_frame(
     result = pd.concat(combined, axis=1)
     result["model_name"] = "+".join(m.name for m in models)
     result["model_version"] = "+".join(m.version for m in models)
+    result.index = frame.index
     return result
+
+
+def _predictions(model: LoadedModel, inputs: pd.DataFrame) -> pd.DataFrame:
+    """``model.predict(inputs)``; for no rows, no rows with the task's output columns (the
+    estimators refuse an empty input)."""
+    if len(inputs):
+        return model.predict(inputs)
+    return pd.DataFrame(
+        columns=[*OUTPUT_COLUMNS.get(model.task, []), "model_name", "model_version"]
+    )
 
 
 def ticket_inputs(frame: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -167,12 +183,13 @@ def _floats(values: pd.Series | Sequence[Any]) -> np.ndarray:
 
 
 def _iso_times(values: pd.Series | Sequence[Any]) -> pd.Series | list[Any]:
-    """Times as ISO 8601 strings in UTC; strings are passed on, unreadable times are None."""
+    """Times as ISO 8601 strings in UTC; strings are passed on, and anything that is no time by
+    :mod:`cxml.data.times` (a number, a time outside the representable range) is None."""
     if isinstance(values, pd.Series):
         if pd.api.types.is_string_dtype(values):
             return values
-        times = pd.to_datetime(values, errors="coerce", utc=True)
-        return [None if pd.isna(t) else t.isoformat() for t in times]
+        times = utc_ns(values)
+        return [None if np.isnat(t) else pd.Timestamp(t, tz="UTC").isoformat() for t in times]
     given = list(values)
     if all(v is None or isinstance(v, (str, datetime)) for v in given):
         return [_iso(v) if isinstance(v, datetime) else v for v in given]
@@ -180,46 +197,38 @@ def _iso_times(values: pd.Series | Sequence[Any]) -> pd.Series | list[Any]:
 
 
 def _iso(moment: datetime) -> str | None:
-    if moment is pd.NaT:
-        return None
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.isoformat()
+    stamp = to_utc(moment)
+    return None if stamp is None else stamp.isoformat()
 
 
 def load_ticket_model(uri: str | None = None) -> LoadedModel:
     """Load the ticket model at ``uri`` (default: the ``cxml-csat`` champion)."""
     try:
-        model = load_model(uri or TICKET_MODEL)
-    except BadInputError:
+        return load_model(uri or TICKET_MODEL, tasks=("csat",))
+    except ModelNotFoundError:
         if uri:
             raise
         raise BadInputError(
             "no ticket model is registered: train one (cxml train csat) or name one with --model"
         ) from None
-    if model.task != "csat":
-        raise BadInputError(f"{model.uri!r} is a {model.task!r} model, not a ticket model")
-    return model
 
 
 def load_comment_models(uris: Sequence[str] | None = None) -> list[LoadedModel]:
     """Load the comment models at ``uris``, or every registered one of :data:`COMMENT_MODELS`."""
+    tasks = ("sentiment", "themes")
     if uris:
-        loaded = [load_model(uri) for uri in uris]
-    else:
-        loaded = []
-        for uri in COMMENT_MODELS:
-            try:
-                loaded.append(load_model(uri))
-            except BadInputError:
-                continue
-        if not loaded:
-            raise BadInputError(
-                "no comment model is registered: train one (cxml train sentiment / themes) "
-                "or name one with --model"
-            )
-    for model in loaded:
-        if model.task not in ("sentiment", "themes"):
-            raise BadInputError(f"{model.uri!r} is a {model.task!r} model, not a comment model")
+        return [load_model(uri, tasks=tasks) for uri in uris]
+    loaded = []
+    for uri in COMMENT_MODELS:
+        try:
+            loaded.append(load_model(uri, tasks=tasks))
+        except ModelNotFoundError:
+            continue
+    if not loaded:
+        raise BadInputError(
+            "no comment model is registered: train one (cxml train sentiment / themes) "
+            "or name one with --model"
+        )
     return loaded
 
 
@@ -245,7 +254,8 @@ def analyze_comments_file(
     config : DataConfig, default=None
         Column mapping, encoding and text limit of the input.
     rejects : str or Path, default=None
-        Where rejected rows go; default ``<output stem>.rejects.csv`` beside the output.
+        Where rejected rows go; default ``<output file name>.rejects.csv`` beside the output
+        (``scored.parquet.rejects.csv``). Neither may be the input, nor the rejects the output.
     chunksize : int, default=10_000
         Rows per chunk; memory stays bounded by it.
     on_rows : callable, default=no-op
@@ -277,22 +287,25 @@ def score_tickets_file(
     """Score the tickets in ``path``: ``bad_rating_probability``, ``at_risk`` and ``reasons``.
 
     ``as_of`` is the scoring moment of open tickets that carry no ``as_of`` column (default:
-    now, fixed when the job starts, so every chunk is scored as of the same moment). Other
-    parameters are those of :func:`analyze_comments_file`; ``model`` defaults to the
-    ``cxml-csat`` champion.
+    now, fixed when the job starts, so every chunk is scored as of the same moment); tickets
+    created after it, or solved or answered before their creation, are counted in
+    ``result.data.flags`` and their durations are missing features. Other parameters are those
+    of :func:`analyze_comments_file`; ``model`` defaults to the ``cxml-csat`` champion.
     """
     loaded = load_ticket_model(model)
     reader = TableReader(path, TICKETS, config=config, chunksize=chunksize)
-    given = None if as_of is None else as_of.isoformat()
+    given = None if as_of is None else parse_instant(as_of, name="as_of").isoformat()
     checkpoint = _checkpoint(
         path,
         Path(output),
         reader,
         [loaded],
+        rejects=rejects,
         options={"as_of": given},
         state={"as_of": given or pd.Timestamp.now(tz="UTC").isoformat()},
     )
     moment = pd.Timestamp(checkpoint.state["as_of"])  # "now" of the job's first start
+    reader.validator.as_of = moment
     return _score_file(
         path,
         output,
@@ -311,14 +324,14 @@ def _checkpoint(
     reader: TableReader,
     loaded: list[LoadedModel],
     *,
+    rejects: str | Path | None,
     options: dict[str, Any] | None = None,
     state: dict[str, Any] | None = None,
 ) -> Checkpoint:
-    """The checkpoint of scoring ``path`` into ``output`` with ``loaded`` models and
-    ``options``; ``state`` is fixed at the job's first start."""
+    """The checkpoint of scoring ``path`` into ``output`` (rejects to ``rejects``) with
+    ``loaded`` models and ``options``; ``state`` is fixed at the job's first start."""
     source = Path(path)
-    if output.resolve() == source.resolve():
-        raise BadInputError(f"{output}: the output would overwrite the input")
+    check_paths(source, output=output, rejects=_rejects_path(output, rejects))
     stat = source.stat()
     job = {
         "input": str(source.resolve()),
@@ -330,6 +343,10 @@ def _checkpoint(
         "options": options or {},
     }
     return Checkpoint(output, job, state)
+
+
+def _rejects_path(output: Path, rejects: str | Path | None) -> Path:
+    return Path(rejects) if rejects is not None else default_rejects_path(output)
 
 
 def _score_file(
@@ -346,40 +363,73 @@ def _score_file(
     """Read ``path`` in chunks, score the good rows, write them atomically, rejects aside.
 
     Scored chunks are checkpointed (:class:`~cxml.scoring.checkpoint.Checkpoint`): rerunning
-    an interrupted job skips what is done and gives the same output as an uninterrupted run.
+    an interrupted job (Ctrl-C, a kill) skips what is done and gives the same output as an
+    uninterrupted run. A job that fails with an error leaves neither its checkpoint nor
+    temporary files behind. The output is written from the stored chunks with one schema for
+    them all (:func:`~cxml.data.io.table_schema`), so chunks may differ in columns and types.
     """
     out_path = Path(output)
-    checkpoint = checkpoint or _checkpoint(path, out_path, reader, loaded)
-    for index, (good, rejected) in enumerate(reader):
-        if not checkpoint.done(index):
-            checkpoint.store(index, score(good) if len(good) else good, rejected)
-        on_rows(len(good) + len(rejected))
-    sink = RejectsFile(rejects or default_rejects_path(out_path))
-    writer = TableWriter(out_path)
+    checkpoint = checkpoint or _checkpoint(path, out_path, reader, loaded, rejects=rejects)
     try:
-        for scored, rejected in checkpoint.chunks():
-            sink.write(rejected)
-            if len(scored):
-                writer.write(scored)
-    except BaseException:
-        writer.abort()
-        sink.abort()
-        raise
-    rejects_path = sink.close()
-    if writer.rows == 0:
-        writer.abort()
-        checkpoint.remove()
-        raise BadInputError(
-            f"{path}: no valid rows to score ({reader.summary.describe()}); "
-            f"see {rejects_path} for the reasons"
+        for index, (good, rejected) in enumerate(reader):
+            if not checkpoint.done(index):
+                checkpoint.store(index, score(good) if len(good) else good, rejected)
+            on_rows(len(good) + len(rejected))
+        rows, rejects_path = _write_outputs(
+            checkpoint, out_path, _rejects_path(out_path, rejects), path, reader.summary
         )
-    writer.close()
+    except KeyboardInterrupt:
+        log.warning(
+            "interrupted: %d scored chunk(s) are kept in %s; run the same command again to "
+            "continue from there",
+            checkpoint.stored(),
+            checkpoint.folder,
+        )
+        raise
+    except BaseException:
+        checkpoint.remove()
+        raise
     checkpoint.remove()
     return BatchResult(
         output=out_path,
-        rows=writer.rows,
+        rows=rows,
         rejects=rejects_path,
         data=reader.summary,
         models=[f"{m.name}/{m.version}" for m in loaded],
         resumed=checkpoint.resumed,
     )
+
+
+def _write_outputs(
+    checkpoint: Checkpoint, output: Path, rejects: Path, source: str | Path, data: ReadSummary
+) -> tuple[int, Path | None]:
+    """Write the stored chunks to ``output`` and their rejects to ``rejects``: ``(rows written,
+    rejects path or None)``."""
+    sink = RejectsFile(rejects)
+    writer: TableWriter | None = None
+    try:
+        schema = table_schema(_scored_writing_rejects(checkpoint, sink))
+        if data.good == 0:
+            sink_path = sink.close()
+            where = f"; see {sink_path} for the reasons" if sink_path else ""
+            raise BadInputError(f"{source}: no valid rows to score ({data.describe()}){where}")
+        writer = TableWriter(output, schema=schema)
+        for scored, _ in checkpoint.chunks():
+            if len(scored):
+                writer.write(scored)
+    except BaseException:
+        sink.abort()
+        if writer is not None:
+            writer.abort()
+        raise
+    rejects_path = sink.close()
+    writer.close()
+    return writer.rows, rejects_path
+
+
+def _scored_writing_rejects(checkpoint: Checkpoint, sink: RejectsFile) -> Iterator[pd.DataFrame]:
+    """The stored chunks' scored rows (non-empty chunks), their rejects written to ``sink``."""
+    for scored, rejected in checkpoint.chunks():
+        sink.write(rejected)
+        if len(scored):
+            yield scored

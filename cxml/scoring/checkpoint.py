@@ -4,8 +4,9 @@ Each scored chunk (its output rows and its rejects) is stored in ``<output>.chec
 one file, written to a temporary name and renamed, so a chunk is either wholly there or absent.
 A rerun of the same command on the same input with the same models skips the chunks already
 stored; the output is then written from the stored chunks in order, exactly as an uninterrupted
-run writes it, and the checkpoint is removed. The folder holds cxml's own pickles, read back
-only by the job that wrote them.
+run writes it, and the checkpoint is removed. A job that stops with an error removes it too;
+only an interrupted one (Ctrl-C, a kill) leaves it for the rerun. The folder holds cxml's own
+pickles, read back only by the job that wrote them.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class Checkpoint:
     def done(self, index: int) -> bool:
         """Whether chunk ``index`` is stored."""
         return self._part(index).is_file()
+
+    def stored(self) -> int:
+        """How many chunks are stored."""
+        return len(list(self.folder.glob("chunk-*.pkl")))
 
     def store(self, index: int, scored: pd.DataFrame, rejected: pd.DataFrame) -> None:
         """Store chunk ``index`` (atomically)."""

@@ -5,9 +5,12 @@
     >>> at_risk = cxml.score_tickets(tickets_df)           # doctest: +SKIP
 
 Rows go through the same validation, models and input shaping as batch files, so every path
-gives the same scores for the same rows. Rows that fail validation are left out of the result,
-with a warning; ``result.attrs["rejects"]`` lists them (records with the row number, field,
-reason and raw row; plain Python values, so pandas operations on the result keep working).
+gives the same scores for the same rows. The result keeps the caller's index (and adds no ``id``
+column the caller did not have). Rows that fail validation are left out of the result, with a
+warning; ``result.attrs["rejects"]`` lists them (records with the row number from 1, the index
+label ``_index``, field, reason and raw row; plain Python values, so pandas operations on the
+result keep working). A frame without rows, or whose rows are all rejected, gives a result
+without rows that has every output column.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pandas as pd
 from cxml.config import DataConfig
 from cxml.data import COMMENTS, TICKETS, Schema
 from cxml.data.io import ROW
+from cxml.data.times import parse_instant
 from cxml.data.validate import Validator
 from cxml.scoring.batch import (
     COMMENT_INPUTS,
@@ -32,7 +36,12 @@ from cxml.scoring.batch import (
 __all__ = ["analyze_comments", "score_tickets"]
 
 
-def _validated(frame: pd.DataFrame, schema: Schema, config: DataConfig | None) -> pd.DataFrame:
+def _validated(
+    frame: pd.DataFrame,
+    schema: Schema,
+    config: DataConfig | None,
+    as_of: pd.Timestamp | None = None,
+) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     config = config or DataConfig()
@@ -42,6 +51,7 @@ def _validated(frame: pd.DataFrame, schema: Schema, config: DataConfig | None) -
         columns=config.columns,
         max_text_chars=config.max_text_chars,
         dayfirst=config.dayfirst,
+        as_of=as_of,
     )
     numbered = frame.reset_index(drop=True).assign(**{ROW: range(1, len(frame) + 1)})
     good, rejected = validator.validate(numbered)
@@ -51,7 +61,23 @@ def _validated(frame: pd.DataFrame, schema: Schema, config: DataConfig | None) -
             'see result.attrs["rejects"]',
             stacklevel=3,
         )
-    good.attrs["rejects"] = rejected.to_dict(orient="records")
+    flags = dict(validator.summary.flags)
+    if flags:
+        found = ", ".join(f"{count} {flag}" for flag, count in flags.items())
+        warnings.warn(
+            f"times out of order ({found}): their durations are treated as missing; "
+            'see result.attrs["flags"]',
+            stacklevel=3,
+        )
+    labels = frame.index.tolist()
+    rejects = rejected.to_dict(orient="records")
+    for record in rejects:
+        record["_index"] = labels[record[ROW] - 1]
+    if config.columns.get(schema.id_field, schema.id_field) not in frame.columns:
+        good = good.drop(columns=schema.id_field)  # generated row-N ids, not the caller's
+    good.index = frame.index[good[ROW].to_numpy(dtype=int) - 1]
+    good.attrs["rejects"] = rejects
+    good.attrs["flags"] = flags
     return good
 
 
@@ -94,13 +120,21 @@ def score_tickets(
     model : str, default=None
         Model URI; None means the ``cxml-csat`` champion.
     as_of : Timestamp or str, default=None
-        The scoring moment of open tickets (default: now).
+        The scoring moment of open tickets (default: now); ISO 8601 text or a datetime, UTC
+        when it has no offset (:func:`cxml.data.times.parse_instant`).
     config : DataConfig, default=None
         Column mapping and date reading.
+
+    Returns
+    -------
+    DataFrame
+        The tickets with the outputs; ``attrs["rejects"]`` lists the rows left out and
+        ``attrs["flags"]`` counts kept rows whose times are out of order (a reply or solve
+        before creation, a creation after ``as_of``), whose durations are treated as missing.
     """
-    good = _validated(tickets, TICKETS, config)
-    moment = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz="UTC")
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
+    moment = pd.Timestamp.now(tz="UTC") if as_of is None else parse_instant(as_of, name="as_of")
+    good = _validated(tickets, TICKETS, config, moment)
     out = score_frame(good, [load_ticket_model(model)], lambda f: ticket_inputs(f, moment))
     out.attrs["rejects"] = good.attrs["rejects"]
+    out.attrs["flags"] = good.attrs["flags"]
     return out

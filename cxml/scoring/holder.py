@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from cxml.errors import BadInputError
+from cxml.errors import ModelLoadError
 from cxml.tracking.loader import LoadedModel, load_model, resolve_model_uri
 
 __all__ = ["ModelHolder", "ModelStatus"]
@@ -84,7 +84,7 @@ class ModelHolder:
                     model = self._fresh(status)
                 except Exception as exc:  # a reload must never stop the service
                     log.warning("model for %s at %s: %s", task, status.uri, exc)
-                    self._set(task, status.model, str(exc))
+                    self._set(task, status.model, _reason(exc))
                     continue
                 self._set(task, model or status.model, None)
                 if model is not None:
@@ -99,15 +99,17 @@ class ModelHolder:
         resolved, _, _ = resolve_model_uri(status.uri)
         if status.model is not None and status.model.uri == resolved:
             return None
-        model = load_model(status.uri)
-        if model.task != status.task:
-            raise BadInputError(
-                f"{model.uri!r} is a {model.task!r} model, not a {status.task!r} one"
-            )
-        return model
+        return load_model(status.uri, tasks=(status.task,))
 
     def _set(self, task: str, model: LoadedModel | None, error: str | None) -> None:
         old = self._status[task]
         loaded_at = time.time() if model is not None and model is not old.model else old.loaded_at
         new = ModelStatus(task, old.uri, model=model, error=error, loaded_at=loaded_at)
         self._status = MappingProxyType({**self._status, task: new})
+
+
+def _reason(exc: Exception) -> str:
+    """Why a load failed, in words safe to show to clients: no paths, no parser output."""
+    if isinstance(exc, ModelLoadError):
+        return exc.reason
+    return f"failed to load ({type(exc).__name__}; see the service log)"

@@ -2,8 +2,9 @@
 
 Endpoints: ``POST /v1/comments:analyze`` (sentiment, themes and theme sentiment),
 ``POST /v1/tickets:score`` (bad-rating probability, flag and reasons), ``GET /v1/models``,
-``GET /healthz`` (the process is up), ``GET /readyz`` (models loaded) and ``GET /metrics``
-(Prometheus). Paths under ``/v1/`` need the ``X-API-Key`` header when a key is configured.
+``GET /healthz`` (the process is up), ``GET /readyz`` (models loaded), ``GET /metrics``
+(Prometheus) and ``GET /docs`` (Swagger UI, served from an installed package: no CDN). Paths
+under ``/v1/`` need the ``X-API-Key`` header when a key is configured.
 
 Models are loaded through :func:`cxml.tracking.load_model` by a :class:`ModelHolder` when the
 app starts; every ``reload_seconds`` the holder asks the registry whether an alias moved and
@@ -32,9 +33,12 @@ import pandas as pd
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
 from mlflow.exceptions import MlflowException
+from swagger_ui_bundle import swagger_ui_path
 
 from cxml import __version__
 from cxml.data.schema import POST_SURVEY_FIELDS, TICKETS
@@ -73,6 +77,8 @@ log = logging.getLogger("cxml.serve")
 COMMENT_TASKS = ("sentiment", "themes")
 TICKET_FIELDS = tuple(f for f in TICKETS.fields if f.name not in POST_SURVEY_FIELDS)
 _COMMENT_OUTPUTS = tuple(CommentResult.model_fields)
+#: Where ``/docs`` finds Swagger UI's scripts and styles.
+_DOCS_ASSETS = "/docs/assets"
 
 #: Documented in OpenAPI; :class:`ApiKeyMiddleware` does the checking, before any body is read.
 _API_KEY = APIKeyHeader(
@@ -148,10 +154,6 @@ def _warm_up(model: LoadedModel) -> None:
     )
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _records(frame: pd.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
     """Rows of ``frame`` as plain Python values, for the ``fields`` it has."""
     columns = {f: frame[f].tolist() for f in fields if f in frame}
@@ -202,7 +204,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version=__version__,
         summary="Comment themes and sentiment, ticket bad-rating risk.",
         lifespan=lifespan,
+        docs_url=None,  # _add_docs serves it without a CDN; ReDoc would need one
+        redoc_url=None,
     )
+    _add_docs(app)
     app.state.settings = settings
     app.state.holder = holder
     app.state.metrics = metrics
@@ -231,7 +236,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         model = holder.get("csat")
         if model is None:
             raise _unavailable("ticket", holder, ["csat"])
-        as_of = _utc(request.as_of) if request.as_of else datetime.now(UTC)
+        as_of = request.as_of or datetime.now(UTC)  # the request's is UTC already
         if not tickets:
             return ScoreTicketsResponse(items=[], as_of=as_of)
         scored = _predict(model, tickets_input(tickets, as_of))
@@ -312,6 +317,23 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return app
 
 
+def _add_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the files of the installed ``swagger-ui-bundle-v2`` package
+    under :data:`_DOCS_ASSETS`, so that it renders with no network (FastAPI's loads a CDN)."""
+    app.mount(_DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{_DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{_DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{_DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no calls to an online validator
+        )
+
+
 async def _follow_aliases(holder: ModelHolder, every: float) -> None:
     """Look for moved aliases (and models still missing) every ``every`` seconds (0: never)."""
     while every > 0:
@@ -352,7 +374,12 @@ def serve(
     from uvicorn.supervisors import Multiprocess
 
     log_config = copy.deepcopy(LOGGING_CONFIG)
-    log_config["loggers"]["cxml"] = {"handlers": ["default"], "level": log_level.upper()}
+    # Not on to the root logger too, where the CLI has its own handler: each line once.
+    log_config["loggers"]["cxml"] = {
+        "handlers": ["default"],
+        "level": log_level.upper(),
+        "propagate": False,
+    }
     options: dict[str, Any] = {
         "host": host,
         "port": port,

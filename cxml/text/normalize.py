@@ -1,14 +1,46 @@
-"""Text normalisation applied before any model sees a text."""
+"""Text cleaning applied to every text cxml reads, and normalisation before a model sees it."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-__all__ = ["normalize_text"]
+__all__ = ["clean_text", "normalize_text", "replace_surrogates"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\ufeff]")
+#: Zero-width characters: zero-width space and joiners, direction marks, word joiners, BOM.
+_ZERO_WIDTH = r"\u200b-\u200f\u2060-\u2064\ufeff"
+_CONTROL = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f{_ZERO_WIDTH}]")
 _SPACE = re.compile(r"\s+")
+#: C0 control characters other than tab, newline and carriage return, and DEL.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Halves of a UTF-16 surrogate pair on their own: no file encoding can store them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_VISIBLE = re.compile(rf"[^\s{_ZERO_WIDTH}]")
+
+
+def replace_surrogates(text: str) -> str:
+    """Replace lone surrogates (``"\\ud800"`` from a JSON escape, say) with U+FFFD.
+
+    Every writer does this to every string, so no value can stop a file from being written.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def clean_text(text: str) -> str | None:
+    """A text as cxml keeps and scores it, or None when it is empty.
+
+    Lone surrogates become U+FFFD and C0 control characters other than tab, newline and
+    carriage return (NUL, say) are removed. None means nothing is left once whitespace and
+    zero-width characters are removed: the row's text is empty. Batch files, the Python API
+    and the HTTP service all decide with this function.
+
+    >>> clean_text("caf\\x00\\u00e9 \\ud800")
+    'café \\ufffd'
+    >>> clean_text(" \\u200b\\n") is None
+    True
+    """
+    text = replace_surrogates(_UNSAFE.sub("", text))
+    return text if _VISIBLE.search(text) else None
 
 
 def normalize_text(text: str, *, max_chars: int | None = None) -> str:

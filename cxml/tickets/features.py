@@ -3,8 +3,10 @@
 Only columns declared in :class:`~cxml.config.TicketFeaturesConfig` are read. Durations come
 from timestamps as of the scoring moment: a row's ``as_of`` column when present (a ticket solved
 before it is seen as of its solving), else ``solved_at`` for a solved ticket and now for an open
-one. A reply or solve stamped after the moment has not happened yet. Missing values and broken
-timestamps become missing features, never errors.
+one. A reply or solve stamped after the moment has not happened yet. Times are read by the rule
+of :mod:`cxml.data.times`; missing values, broken timestamps and times outside the range pandas
+represents become missing features, never errors, and so do durations that would be negative (a
+reply or solve before creation, a creation after the scoring moment).
 
 The text signal is a comment-model backend (:mod:`cxml.comments.backends`) trained on the
 ticket texts to predict a bad rating. Like :class:`sklearn.preprocessing.TargetEncoder`,
@@ -24,23 +26,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from cxml.comments.backends import backends
 from cxml.config import TicketFeaturesConfig
+from cxml.data.times import utc_ns
 
-__all__ = ["TEXT_SCORE", "TicketFeaturizer", "parse_times"]
+__all__ = ["TEXT_SCORE", "TicketFeaturizer"]
 
 #: Name of the text-signal feature (the log-odds of a bad rating from the ticket text).
 TEXT_SCORE = "text_score"
 _MAX_CATEGORIES = 50
 _MIN_CATEGORY_COUNT = 5
-#: Times that ``datetime64[ns]`` holds (with a margin).
-_NS_RANGE = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
-
-
-def parse_times(values: Any) -> pd.Series:
-    """Parse timestamps to UTC; anything unreadable becomes ``NaT`` (naive stamps are UTC)."""
-    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert("UTC")
-    return pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -231,31 +224,13 @@ def _texts(X: pd.DataFrame) -> list[str]:
     return [t if isinstance(t, str) else "" for t in _column(X, "text").tolist()]
 
 
-def _stamps(values: pd.Series) -> np.ndarray:
-    """UTC timestamps as naive ``datetime64[ns]`` (``NaT`` where unreadable)."""
-    return parse_times(values).to_numpy(dtype="datetime64[ns]", copy=True)
-
-
 def _stamps_of(columns: list[pd.Series]) -> list[np.ndarray]:
-    """:func:`_stamps` of each column; columns of text are parsed in one call.
-
-    Scoring one ticket would otherwise parse four times, for most of the featurizing time. The
-    one call gives the same values as parsing column by column (``format="mixed"`` reads each
-    value on its own) unless a time needs nanoseconds or lies outside what they can hold; then
-    each column is parsed on its own, as before.
-    """
+    """:func:`~cxml.data.times.utc_ns` of each column; columns of text are parsed in one call
+    (scoring one ticket would otherwise parse four times, for most of the featurizing time)."""
     if not all(c.dtype == object or isinstance(c.dtype, pd.StringDtype) for c in columns):
-        return [_stamps(c) for c in columns]
+        return [utc_ns(c) for c in columns]
     values = np.concatenate([c.to_numpy(dtype=object) for c in columns])
-    parsed = parse_times(pd.Series(values, dtype=object))
-    unit = parsed.dt.unit
-    if unit == "ns":
-        return [_stamps(c) for c in columns]
-    times = parsed.to_numpy(dtype=f"datetime64[{unit}]")
-    known = times[~np.isnat(times)]
-    if len(known) and (known.min() < _NS_RANGE[0] or known.max() > _NS_RANGE[1]):
-        return [_stamps(c) for c in columns]
-    return np.split(times.astype("datetime64[ns]"), len(columns))
+    return np.split(utc_ns(pd.Series(values, dtype=object)), len(columns))
 
 
 def _numbers(values: pd.Series) -> np.ndarray:

@@ -25,8 +25,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from cxml.config import FlagPolicyConfig, TicketFeaturesConfig, TicketModelConfig
+from cxml.data.times import utc_ns
 from cxml.errors import BadInputError, InsufficientDataError
-from cxml.tickets.features import TicketFeaturizer, parse_times
+from cxml.tickets.features import TicketFeaturizer
 from cxml.tickets.policy import FlagPolicy, choose_policy
 from cxml.tickets.reasons import top_reasons
 
@@ -38,7 +39,7 @@ _THREADED_ROWS = 1000
 
 def time_split(created: pd.Series, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the older ``1 - fraction`` and the newest ``fraction`` of the tickets."""
-    order = np.argsort(parse_times(created).to_numpy(dtype="datetime64[ns]"), kind="stable")
+    order = np.argsort(utc_ns(created), kind="stable")
     cut = round(len(order) * (1 - fraction))
     return order[:cut], order[cut:]
 

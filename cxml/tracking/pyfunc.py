@@ -6,20 +6,38 @@ for comments) and returns a DataFrame with one row per input row, in order, hold
 output columns (:data:`OUTPUT_COLUMNS`) followed by ``model_name`` and ``model_version``.
 
 Models are logged "from code" (:mod:`cxml.tracking.model_code`), so nothing is pickled but the
-fitted estimator itself; the task, name and version travel in the pyfunc's ``model_config``.
+fitted estimator itself; the task travels in the pyfunc's ``model_config``. The registered name
+and version are only known after registration, which records them in the model's
+``registration.json`` artifact (:func:`cxml.tracking.registry.register`), so that any load of
+the registered version, plain ``mlflow.pyfunc.load_model`` and ``mlflow models serve``
+included, reports them. :func:`cxml.tracking.load_model` sets the name and version the registry
+gives on the model it loads.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import joblib
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
-__all__ = ["ESTIMATOR_ARTIFACT", "OUTPUT_COLUMNS", "TASK_MODEL_NAMES", "CxmlModel"]
+from cxml.errors import ModelLoadError
+
+__all__ = [
+    "ESTIMATOR_ARTIFACT",
+    "OUTPUT_COLUMNS",
+    "REGISTRATION_ARTIFACT",
+    "TASK_MODEL_NAMES",
+    "CxmlModel",
+]
 
 ESTIMATOR_ARTIFACT = "estimator"
+
+#: Artifact holding ``{"model_name": ..., "model_version": ...}`` once the model is registered.
+REGISTRATION_ARTIFACT = "registration"
 
 #: Registered model name of each task.
 TASK_MODEL_NAMES = {"sentiment": "cxml-sentiment", "themes": "cxml-themes", "csat": "cxml-csat"}
@@ -39,7 +57,9 @@ class CxmlModel(PythonModel):
     """
 
     def load_context(self, context: Any) -> None:
-        self.bind(joblib.load(context.artifacts[ESTIMATOR_ARTIFACT]), context.model_config or {})
+        artifacts = context.artifacts
+        config = {**(context.model_config or {}), **_registration(artifacts)}
+        self.bind(_estimator(Path(artifacts[ESTIMATOR_ARTIFACT])), config)
 
     def bind(self, estimator: Any, config: dict[str, Any]) -> CxmlModel:
         """Attach a fitted estimator and the ``task`` / ``model_name`` / ``model_version``."""
@@ -56,3 +76,39 @@ class CxmlModel(PythonModel):
         out["model_name"] = self.model_name
         out["model_version"] = self.model_version
         return out
+
+
+def _estimator(path: Path) -> Any:
+    """The fitted estimator; a missing, damaged or foreign file is a :class:`ModelLoadError`."""
+    try:
+        return joblib.load(path)
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path.name} is missing", "estimator file is missing") from None
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"{path.name} needs a package this environment lacks: {exc}",
+            "the model needs a package this environment lacks",
+        ) from exc
+    except Exception as exc:  # unpickling a damaged file raises anything: EOFError, struct.error
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise ModelLoadError(
+            f"{path.name} is truncated or corrupt ({detail})",
+            "estimator file is truncated or corrupt",
+        ) from exc
+
+
+def _registration(artifacts: dict[str, str]) -> dict[str, str]:
+    """The registered name and version the model's artifacts record; {} when unregistered."""
+    path = artifacts.get(REGISTRATION_ARTIFACT)
+    if path is None:  # logged before cxml recorded registrations
+        return {}
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict):
+        raise ModelLoadError(
+            f"{Path(path).name} is unreadable or not a JSON object",
+            "registration record is corrupt",
+        )
+    return {key: str(record[key]) for key in ("model_name", "model_version") if key in record}

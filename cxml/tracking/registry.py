@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import joblib
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.types import ColSpec, DataType, Schema
@@ -20,9 +22,14 @@ from mlflow.types.schema import Map, Object
 
 from cxml.errors import BadInputError
 from cxml.tracking import model_code
-from cxml.tracking.pyfunc import ESTIMATOR_ARTIFACT, TASK_MODEL_NAMES, CxmlModel
+from cxml.tracking.pyfunc import (
+    ESTIMATOR_ARTIFACT,
+    REGISTRATION_ARTIFACT,
+    TASK_MODEL_NAMES,
+    CxmlModel,
+)
 from cxml.tracking.run import package_versions
-from cxml.tracking.store import configure
+from cxml.tracking.store import configure, configure_existing, missing_store
 
 __all__ = [
     "CHALLENGER",
@@ -65,7 +72,7 @@ def log_model(
     fixes the output half of the signature. Columns in ``optional_inputs`` may be left out.
     """
     name = TASK_MODEL_NAMES.get(task, task)
-    config = {"task": task, "model_name": name, "model_version": "unregistered"}
+    config = {"task": task}  # name and version: see cxml.tracking.pyfunc
     predicted = CxmlModel().bind(estimator, config).predict(None, input_example)
     inferred = infer_signature(input_example, predicted)
     inputs = Schema(
@@ -83,7 +90,10 @@ def log_model(
             name="model",
             python_model=str(Path(model_code.__file__)),
             model_config=config,
-            artifacts={ESTIMATOR_ARTIFACT: str(path)},
+            artifacts={
+                ESTIMATOR_ARTIFACT: str(path),
+                REGISTRATION_ARTIFACT: str(_registration_file(Path(tmp), {})),
+            },
             signature=inferred,
             input_example=input_example,
             pip_requirements=[f"cxml=={package_versions().get('cxml', '0')}"],
@@ -104,22 +114,47 @@ def register(model_uri: str, name: str, *, alias: str = CHALLENGER) -> Registere
     """Register ``model_uri`` as a new version of ``name`` and point ``alias`` at it.
 
     The first version of a model also becomes ``champion``, so there is always a model to serve.
+    The name and version are then recorded as tags of the training run and in the model's
+    ``registration.json`` artifact, which the registered version's artifacts are: every load of
+    the version, plain MLflow included, reports them (see :mod:`cxml.tracking.pyfunc`). A logged
+    model registered more than once records its latest registration; the cxml loader takes the
+    name and version from the registry either way.
     """
     configure()
     client = MlflowClient()
     with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints its own chatter there
-        version = mlflow.register_model(model_uri, name).version
-    client.set_registered_model_alias(name, alias, str(version))
+        mv = mlflow.register_model(model_uri, name)
+    _record_registration(client, model_uri, mv)
+    version = str(mv.version)
+    client.set_registered_model_alias(name, alias, version)
     try:
         client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
-        client.set_registered_model_alias(name, CHAMPION, str(version))
-    return _describe(client, name, str(version))
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return _describe(client, name, version)
+
+
+def _registration_file(folder: Path, record: dict[str, str]) -> Path:
+    path = folder / "registration.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    return path
+
+
+def _record_registration(client: MlflowClient, model_uri: str, mv: ModelVersion) -> None:
+    """Tag the training run with the registered name and version, and write them over the
+    logged model's ``registration.json``."""
+    record = {"model_name": mv.name, "model_version": str(mv.version)}
+    if mv.run_id:
+        for key, value in record.items():
+            client.set_tag(mv.run_id, f"cxml.registered_{key.removeprefix('model_')}", value)
+    model_id = mlflow.models.get_model_info(model_uri).model_id
+    with tempfile.TemporaryDirectory() as tmp:
+        client.log_model_artifact(model_id, str(_registration_file(Path(tmp), record)), "artifacts")
 
 
 def promote(name: str, version: str | None = None) -> RegisteredVersion:
     """Point ``champion`` at ``version`` (default: the current challenger's version)."""
-    configure()
+    configure_existing(f"cannot promote {name!r}")
     client = MlflowClient()
     if version is None:
         try:
@@ -134,7 +169,12 @@ def promote(name: str, version: str | None = None) -> RegisteredVersion:
 
 
 def list_models() -> list[RegisteredVersion]:
-    """Every registered version that has an alias, plus the latest version of each model."""
+    """Every registered version that has an alias, plus the latest version of each model.
+
+    Empty when there is no store yet: listing never creates one.
+    """
+    if missing_store():
+        return []
     configure()
     client = MlflowClient()
     out: list[RegisteredVersion] = []

@@ -94,19 +94,43 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _with_defaults(node: Any) -> Any:
+    """``node`` (a dumped config) with each backend's ``params`` completed with its defaults."""
+    if isinstance(node, list):
+        return [_with_defaults(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("backend"), str) and isinstance(node.get("params"), dict):
+        from cxml.comments.backends import backends
+
+        params = backends.get(node["backend"]).validate(node["params"]).model_dump(mode="json")
+        node = {**node, "params": params}
+    return {key: _with_defaults(value) for key, value in node.items()}
+
+
 @contextmanager
 def training_run(
-    config: BaseModel, *, task: str, experiment: str, run_name: str | None = None
+    config: BaseModel,
+    *,
+    task: str,
+    experiment: str,
+    run_name: str | None = None,
+    data: Path | None = None,
 ) -> Iterator[mlflow.ActiveRun]:
     """Start an MLflow run that logs ``config`` in full, the code commit and package versions.
 
     The config goes in twice: as ``config.yaml`` (exactly what to re-run) and flattened into
-    params (searchable in the UI).
+    params (searchable in the UI). Both hold the effective settings: every backend's
+    parameters with their defaults filled in, so runs compare under the same names whether a
+    setting came from the defaults, a YAML file or ``--set``, and as ``data.path`` the file
+    actually read (``data``, when given).
     """
     configure()
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=run_name) as run:
-        dumped = config.model_dump(mode="json")
+        dumped = _with_defaults(config.model_dump(mode="json"))
+        if data is not None:
+            dumped["data"]["path"] = str(Path(data).resolve())
         mlflow.log_text(yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True), "config.yaml")
         params = {
             k: json.dumps(v) if isinstance(v, list | dict) else v

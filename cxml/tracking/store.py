@@ -6,8 +6,11 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from urllib.parse import urlparse
 
-__all__ = ["DEFAULT_DB", "configure", "tracking_uri"]
+from cxml.errors import ModelNotFoundError
+
+__all__ = ["DEFAULT_DB", "configure", "configure_existing", "missing_store", "tracking_uri"]
 
 DEFAULT_DB = "mlflow.db"
 
@@ -34,3 +37,26 @@ def configure() -> str:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return uri
+
+
+def missing_store() -> str | None:
+    """The SQLite file or folder of a local store when it does not exist yet, else None."""
+    uri = tracking_uri()
+    parsed = urlparse(uri)
+    local = {"sqlite": uri.partition("?")[0][len("sqlite:///") :], "file": parsed.path}
+    path = local.get(parsed.scheme)
+    return path if path and path != ":memory:" and not Path(path).exists() else None
+
+
+def configure_existing(action: str) -> str:
+    """:func:`configure`, after checking that a local store exists: a lookup never creates one.
+
+    Raises :class:`~cxml.errors.ModelNotFoundError`, its message starting with ``action`` (such
+    as ``cannot load model 'x'``), when the store's SQLite file or folder is missing.
+    """
+    if path := missing_store():
+        hint = "train a model first or set MLFLOW_TRACKING_URI"
+        raise ModelNotFoundError(
+            f"{action}: no MLflow store at {path} ({hint})", f"no MLflow store ({hint})"
+        )
+    return configure()

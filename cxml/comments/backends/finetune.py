@@ -61,7 +61,7 @@ def _progress_callback(base: type, title: str) -> Any:
     scheduler, a pipe) would be silent the whole time.
     """
 
-    class Progress(base):  # type: ignore[misc, valid-type]
+    class Progress(base):
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self.started = time.perf_counter()
             log.info(
