@@ -1,7 +1,7 @@
 """The plain baseline of ARCHITECTURE.md on the same splits as ``run.py``: TF-IDF (word 1-2 +
 char 2-5) and a linear SVM, nothing of cxml's own but the readers.
 
-    python benchmarks/baselines.py TASK      # semeval14, semeval16, mams, nsmc or airline
+    python -m benchmarks.baselines TASK      # semeval14, semeval16, mams, nsmc or airline
 
 Records its figures as ``TASK (plain TF-IDF + SVM)`` in RESULTS.md, so each task's table has the
 baseline measured on the same validation split beside cxml's figures.
@@ -14,7 +14,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-import run  # benchmarks/run.py: the same data, split and recording
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.multiclass import OneVsRestClassifier
@@ -22,6 +21,7 @@ from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
+from benchmarks import tasks  # the same data, split and recording
 from cxml.comments import theme_pairs
 
 FOLDERS = {
@@ -79,21 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("task", choices=sorted(FOLDERS))
     args = parser.parse_args(argv)
     args.train = args.test = None
-    default = run.data_dir() / FOLDERS[args.task] / "train.jsonl"
+    default = tasks.data_dir() / FOLDERS[args.task] / "train.jsonl"
     if args.task in ("nsmc", "airline"):
-        train, test = run.split(args, default, ["sentiment"], "sentiment")
+        train, test = tasks.split(args, default, ["sentiment"], "sentiment")
         figures = sentiment(train, test)
         if args.task == "airline":
             for frame in (train, test):
                 frame["themes"] = frame["themes"].map(lambda t: t if isinstance(t, list) else [])
             figures |= themes(train, test)
     else:
-        train, test = run.split(args, default, ["themes"], None)
-        figures = run.pair_keys(args.task, themes(train, test) | pairs(train, test))
+        train, test = tasks.split(args, default, ["themes"], None)
+        figures = tasks.pair_keys(args.task, themes(train, test) | pairs(train, test))
     figures = {k: round(v, 4) for k, v in figures.items() if np.isfinite(v)}
     for key, value in figures.items():
         print(f"  {key:<32} {value:.4f}")
-    run.record(f"{args.task} (plain TF-IDF + SVM)", figures)
+    tasks.record(f"{args.task} (plain TF-IDF + SVM)", figures)
     return 0
 
 

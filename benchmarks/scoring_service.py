@@ -33,12 +33,11 @@ from typing import Any
 import httpx
 import numpy as np
 
-from cxml.data.schema import POST_SURVEY_FIELDS
+from cxml.contracts.fields import POST_SURVEY_FIELDS
 from cxml.data.synth import make_tickets
 
 __all__ = ["service_latency"]
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Rated tickets the served model is trained on (the newest 20 % are held out, no refit).
 TRAIN_TICKETS = 5000
 #: Distinct tickets the clients send, open and solved, English and Korean.
@@ -47,7 +46,7 @@ WORKERS = 2
 _TRAIN = """
 from cxml.config import CsatConfig
 from cxml.data.synth import make_tickets
-from training.csat import train_csat
+from cxml.training.csat import train_csat
 
 make_tickets({n}, seed=41, open_share=0.05).to_csv("tickets.csv", index=False)
 train_csat(CsatConfig.model_validate({{"split": {{"refit": False}}}}), data="tickets.csv")
@@ -104,14 +103,12 @@ def service_latency(
 
 
 def _env(folder: Path) -> dict[str, str]:
-    """The children's environment: this store, only the ticket model, the repository importable
-    (after whatever ``PYTHONPATH`` already names)."""
+    """The children's environment: this store, only the ticket model."""
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
     env["CXML_SENTIMENT_MODEL"] = ""
     env["CXML_THEMES_MODEL"] = ""
     env["CXML_CSAT_MODEL"] = "models:/cxml-csat@champion"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(ROOT)]))
     return env
 
 

@@ -6,13 +6,9 @@ The Python API for notebooks (loaded on first use, so ``import cxml`` stays ligh
 * :func:`cxml.score_tickets`: bad-rating probability, ``at_risk`` and reasons of tickets.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("cxml")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+from cxml._version import __version__
 
 __all__ = ["__version__", "analyze_comments", "score_tickets"]
 

@@ -3,6 +3,8 @@
 Every config model forbids unknown keys, so a misspelt key is an error that names the file and the
 key instead of a silently ignored setting. The defaults of each model equal the matching file in
 ``configs/`` (a test keeps them in step), so every command also works without ``--config``.
+Backends are named by string and their parameters validated through :data:`cxml.catalog.backends`
+at load, so this module imports no model code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cxml.catalog import backends, unwrap_config_errors
+from cxml.contracts.fields import POST_SURVEY_FIELDS
 from cxml.errors import ConfigError
 
 __all__ = [
@@ -86,15 +90,13 @@ class SplitConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    """The backend (a registered, versioned name) and its parameters."""
+    """The backend (a versioned name in :data:`cxml.catalog.backends`) and its parameters."""
 
     backend: str = "cxml.tfidf_linear.v1"
     params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_backend(self) -> ModelConfig:
-        from cxml.comments.backends import backends  # registers the comment backends
-
         backends.get(self.backend).validate(self.params)
         return self
 
@@ -213,8 +215,6 @@ class TicketFeaturesConfig(StrictModel):
 
     @model_validator(mode="after")
     def _no_leakage(self) -> TicketFeaturesConfig:
-        from cxml.data.schema import POST_SURVEY_FIELDS
-
         for key in ("counts", "categorical", "numeric"):
             for column in getattr(self, key):
                 if column in POST_SURVEY_FIELDS or _POST_SURVEY.search(column):
@@ -223,8 +223,6 @@ class TicketFeaturesConfig(StrictModel):
                         "answered the survey: using it would leak the rating into the model"
                     )
         if self.text is not None:
-            from cxml.comments.backends import backends
-
             backends.get(self.text.backend)
         return self
 
@@ -336,7 +334,8 @@ def load_config(model: type[C], path: str | Path | None = None, overrides: Seque
         raw = loaded or {}
     raw = apply_overrides(raw, list(overrides))
     try:
-        return model.model_validate(raw)
+        with unwrap_config_errors():
+            return model.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{source}: {exc.error_count()} problem(s) in the config:"]
         for err in exc.errors():
@@ -346,5 +345,5 @@ def load_config(model: type[C], path: str | Path | None = None, overrides: Seque
                 msg = "unknown key (check the spelling; see configs/ for the valid keys)"
             lines.append(f"  {key}: {msg} (got {err.get('input')!r})")
         raise ConfigError("\n".join(lines)) from None
-    except ConfigError as exc:  # raised by a validator that looks up a registry
+    except ConfigError as exc:  # raised by a validator that looks a backend up in the catalog
         raise ConfigError(f"{source}: {exc}") from None

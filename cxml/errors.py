@@ -27,8 +27,11 @@ class CxmlError(Exception):
     exit_code = 1
 
 
-class BadInputError(CxmlError):
-    """Input the user can fix: the message says what and where."""
+class BadInputError(CxmlError, ValueError):
+    """Input the user can fix: the message says what and where.
+
+    Also a ``ValueError``, so ``except ValueError`` around a scikit-learn-style call catches it.
+    """
 
     exit_code = 2
 

@@ -42,3 +42,6 @@ def in_folder(folder: Path) -> Iterator[Path]:
             yield folder
         finally:
             mlflow.set_tracking_uri(None)
+            # MLflow mirrors its URI into the environment, and the tests' own monkeypatching may
+            # have put it back there: without this, later modules would train into this store
+            os.environ.pop("MLFLOW_TRACKING_URI", None)

@@ -10,11 +10,12 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from cxml.catalog import backends
 from cxml.comments import theme_pairs
-from cxml.comments.backends import backends
 from cxml.data.synth import make_comments
 from cxml.text import encoders
 
@@ -153,3 +154,36 @@ def test_shipped_multilingual_encoder_reads_korean() -> None:
 def test_unknown_encoder_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown encoder"):
         encoders.encode(["x"], str(tmp_path / "nowhere"))
+
+
+@pytest.mark.parametrize("name", backends.names())
+def test_constructor_defaults_are_the_parameter_model(name: str) -> None:
+    """``Backend()`` and ``Backend(**Params().model_dump())`` are the same estimator: the
+    constructor takes every parameter of the model (plus ``random_state``), with its default."""
+    entry = backends.get(name)
+    default = entry.factory()
+    assert default.get_params() == entry.factory(**entry.params().model_dump()).get_params()
+    assert set(default.get_params()) == set(entry.params.model_fields) | {"random_state"}
+    assert clone(default).get_params() == default.get_params()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.slow) if name == "cxml.finetune.v1" else name
+        for name in backends.names()
+    ],
+)
+def test_a_default_backend_fits_and_predicts(name: str, request: pytest.FixtureRequest) -> None:
+    """``Backend().fit`` works as constructed; fine-tuning (8 epochs, the slow one) starts from
+    the tiny transformer instead of its default MiniLM, so no pretrained weights load."""
+    params: dict[str, Any] = {}
+    if name == "cxml.finetune.v1":
+        params["model"] = str(request.getfixturevalue("tiny_transformer"))
+    frame = make_comments(200, lang="en" if name == "cxml.finetune.v1" else "mixed", seed=1)
+    labels = frame["sentiment"].to_numpy(dtype=object)
+    model = backends.get(name).factory(**params).fit(frame["text"].to_numpy(dtype=object), labels)
+    proba = model.predict_proba(frame["text"].to_numpy(dtype=object))
+    assert list(model.classes_) == sorted(set(labels))
+    assert proba.shape == (len(frame), len(model.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-4)

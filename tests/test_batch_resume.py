@@ -18,7 +18,9 @@ from cxml.config import SentimentConfig
 from cxml.data import read_table
 from cxml.data.synth import make_comments
 from cxml.scoring import analyze_comments_file
-from training.sentiment import train_sentiment
+from cxml.training.sentiment import train_sentiment
+
+pytestmark = pytest.mark.slow  # every test trains a model first
 
 
 @pytest.fixture()

@@ -32,6 +32,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_analyze_maps_columns_writes_outputs_and_rejects(
     trained: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,6 +80,7 @@ def test_analyze_maps_columns_writes_outputs_and_rejects(
     ]
 
 
+@pytest.mark.slow
 def test_labels_in_the_input_are_kept_beside_predictions(
     trained: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,6 +92,7 @@ def test_labels_in_the_input_are_kept_beside_predictions(
     assert {"sentiment_input", "sentiment", "themes"} <= set(first)
 
 
+@pytest.mark.slow
 def test_models_list_and_promote(trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(trained)
     done = run_cli("models", "list")
@@ -141,6 +144,7 @@ def test_unknown_config_key_in_a_file(tmp_path: Path) -> None:
     assert "c.yaml" in done.stderr and "model.parms: unknown key" in done.stderr
 
 
+@pytest.mark.slow
 def test_too_little_data_exits_3() -> None:
     assert run_cli("data", "synth", "comments", "--n", "20", "--out", "few.csv").returncode == 0
     done = run_cli("train", "sentiment", "--data", "few.csv")

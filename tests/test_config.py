@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cxml.comments.backends import backends
+from cxml.catalog import backends
 from cxml.config import (
     CsatConfig,
     SentimentConfig,
@@ -76,6 +76,24 @@ def test_unknown_backend_and_backend_param() -> None:
         load_config(SentimentConfig, None, ["model.backend=cxml.nope.v1"])
     with pytest.raises(ConfigError, match=r"'cxml.tfidf_linear.v1'.*Cee: Extra inputs"):
         load_config(SentimentConfig, None, ["model.params.Cee=1"])
+
+
+def test_a_backend_error_inside_validation_keeps_its_own_message() -> None:
+    """Pydantic wraps a validator's ValueError, ConfigError included; the catalog's message and
+    the ConfigError type come through as they are."""
+    members = "[{backend: cxml.nope.v1}, {backend: cxml.tfidf_linear.v1}]"
+    overrides = ["model.backend=cxml.ensemble.v1", f"model.params.members={members}"]
+    with pytest.raises(ValueError) as info:
+        load_config(ThemesConfig, None, overrides)
+    assert isinstance(info.value, ConfigError)
+    assert str(info.value) == (
+        "(defaults of ThemesConfig): Unknown backends 'cxml.nope.v1'. Known backends: "
+        + ", ".join(backends.names())
+        + "."
+    )
+    member = {"backend": "cxml.tfidf_linear.v1", "params": {"Cee": 1}}
+    with pytest.raises(ConfigError, match=r"^Bad parameters for 'cxml\.tfidf_linear\.v1': Cee"):
+        backends.get("cxml.ensemble.v1").validate({"members": [member, member]})
 
 
 def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:

@@ -187,7 +187,7 @@ def check_invariant(
 @pytest.fixture(scope="module")
 def sentiment_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny sentiment model in a local folder (trained once for the module)."""
-    from training.sentiment import train_sentiment
+    from cxml.training.sentiment import train_sentiment
 
     folder = tmp_path_factory.mktemp("sentiment")
     data = folder / "train.jsonl"
@@ -256,7 +256,7 @@ def ticket_files(draw: st.DrawFn) -> HostileFile:
 @pytest.fixture(scope="module")
 def ticket_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny ticket model in a local folder (trained once for the module)."""
-    from training.csat import train_csat
+    from cxml.training.csat import train_csat
 
     folder = tmp_path_factory.mktemp("csat")
     data = folder / "tickets.csv"

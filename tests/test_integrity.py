@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 
 import cxml
 from cxml.config import DataConfig, SentimentConfig
-from cxml.data import COMMENTS, read_valid, write_table
+from cxml.contracts.fields import COMMENTS
+from cxml.data import read_valid, write_table
 from cxml.data.synth import make_comments
 from cxml.errors import DataError
 from cxml.scoring import analyze_comments_file
 from cxml.scoring.service import create_app
 from cxml.scoring.settings import ServiceSettings
-from training.sentiment import train_sentiment
+from cxml.training.sentiment import train_sentiment
 
 SENTIMENT = "models:/cxml-sentiment@champion"
 _JSON = {"Content-Type": "application/json"}
@@ -73,6 +74,7 @@ def test_validate_only_reads_and_never_deletes_its_input() -> None:
     assert done.returncode == 0 and pd.read_csv("r.csv")["_row"].tolist() == [2]
 
 
+@pytest.mark.slow
 def test_read_only_commands_write_and_delete_nothing(env: dict[str, str]) -> None:
     Path("dd.csv").write_text("id,text,rating\n1,great,5\n2,,3\n3,slow,1\n")
     done = run_cli("analyze", "comments", "dd.csv", "--out", "scored.jsonl", env=env)
@@ -84,6 +86,7 @@ def test_read_only_commands_write_and_delete_nothing(env: dict[str, str]) -> Non
     assert {name: Path(name).read_bytes() for name in _files()} == files
 
 
+@pytest.mark.slow
 def test_a_batch_job_never_writes_over_its_input(env: dict[str, str]) -> None:
     Path("dd.csv").write_text("id,text\n1,great\n2,\n")
     before = Path("dd.csv").read_bytes()
@@ -100,6 +103,7 @@ def test_a_batch_job_never_writes_over_its_input(env: dict[str, str]) -> None:
     assert pd.read_csv("dd.rejects.csv.rejects.csv")["_row"].tolist() == [2]
 
 
+@pytest.mark.slow
 def test_a_stray_quote_is_reported_at_its_line_and_the_counts_add_up(env: dict[str, str]) -> None:
     lines = _comments()
     lines[10] = '11,"a stray quote'
@@ -118,6 +122,7 @@ def test_a_stray_quote_is_reported_at_its_line_and_the_counts_add_up(env: dict[s
     assert data.rows == result.rows + data.rejected + data.skipped.total() == 3001
 
 
+@pytest.mark.slow
 def test_too_many_unreadable_lines_stop_the_job_and_leave_nothing(env: dict[str, str]) -> None:
     lines = _comments()
     for i in range(5, 3000, 50):
@@ -140,6 +145,7 @@ def test_utf16_files_are_read_and_validate_takes_an_encoding() -> None:
     assert done.returncode == 2 and "not utf-8" in done.stderr and "--encoding" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "content"), [("e.csv", ""), ("h.csv", "id,text\n"), ("e.jsonl", "")]
 )
@@ -154,6 +160,7 @@ def test_empty_files_are_an_error_naming_the_file(
     assert _files() == [name]
 
 
+@pytest.mark.slow
 def test_outputs_get_the_permissions_of_any_new_file(env: dict[str, str]) -> None:
     Path("dd.csv").write_text("id,text\n1,great\n2,\n")
     umask = os.umask(0)
@@ -164,6 +171,7 @@ def test_outputs_get_the_permissions_of_any_new_file(env: dict[str, str]) -> Non
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
+@pytest.mark.slow
 def test_odd_texts_are_judged_alike_in_batch_python_and_http(env: dict[str, str]) -> None:
     texts = ["Great service", "  ", "\u200b\u200d\ufeff", "ok\x00 then", "bad \ud800 half", "\t\n"]
     ids = [f"c{i}" for i in range(len(texts))]

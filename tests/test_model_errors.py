@@ -17,7 +17,7 @@ from cxml.errors import BadInputError, ModelLoadError, ModelNotFoundError
 from cxml.scoring.batch import load_comment_models, load_ticket_model
 from cxml.scoring.holder import ModelHolder
 from cxml.tracking import list_models, load_model, promote
-from training.sentiment import train_sentiment
+from cxml.training.sentiment import train_sentiment
 
 #: A small, fast sentiment model (no Korean morphemes, no character n-grams).
 FAST = ["model.params.morphemes=false", "model.params.char_ngrams=null"]
@@ -117,6 +117,7 @@ def test_the_service_records_a_short_reason_without_paths(broken: Path, tmp_path
     }
 
 
+@pytest.mark.slow
 def test_a_broken_champion_is_reported_not_skipped(tmp_path: Path) -> None:
     _train(tmp_path)
     (estimator,) = Path("mlruns").glob("*/models/*/artifacts/artifacts/estimator.joblib")
@@ -125,6 +126,7 @@ def test_a_broken_champion_is_reported_not_skipped(tmp_path: Path) -> None:
         load_comment_models()  # not skipped as if it were not registered
 
 
+@pytest.mark.slow
 def test_the_cli_exits_2_with_the_reason(broken: Path) -> None:
     _truncate(broken / "artifacts" / "estimator.joblib", 0)
     Path("s.csv").write_text("text\nThe parcel was late.\n")

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxml.data import COMMENTS, read_valid, write_table
+from cxml.contracts.fields import COMMENTS
+from cxml.data import read_valid, write_table
 from cxml.data.synth import THEMES, make_comments, make_tickets
 from cxml.errors import BadInputError
 from cxml.metrics import csat
@@ -219,6 +220,7 @@ def _chromium(*args: str, profile: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.integration
 def test_renders_in_headless_chromium(
     built: tuple[ReportResult, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -21,9 +21,11 @@ from cxml.data import write_table
 from cxml.data.synth import make_comments, make_tickets
 from cxml.metrics import driver_table
 from cxml.scoring.batch import analyze_comments_file
-from training.csat import train_csat
-from training.sentiment import train_sentiment
-from training.themes import train_themes
+from cxml.training.csat import train_csat
+from cxml.training.sentiment import train_sentiment
+from cxml.training.themes import train_themes
+
+pytestmark = pytest.mark.slow  # every test reads the models a module fixture trains
 
 FORMATS = ("parquet", "csv", "jsonl")
 COMMENT_OUTPUTS = ["sentiment", "sentiment_score", "themes", "theme_scores", "theme_sentiment"]

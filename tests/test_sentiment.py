@@ -19,6 +19,7 @@ def comments() -> pd.DataFrame:
     return make_comments(1500, lang="mixed", seed=3)
 
 
+@pytest.mark.slow
 def test_learns_english_and_korean_sentiment(comments: pd.DataFrame) -> None:
     train, test = comments.iloc[:1200], comments.iloc[1200:]
     clf = SentimentClassifier(random_state=0).fit(train["text"], train["sentiment"])
@@ -49,6 +50,7 @@ def test_binary_labels_work() -> None:
     assert clf.predict_frame(["love it"])["sentiment_score"][0] > 0
 
 
+@pytest.mark.slow
 def test_sklearn_contract(comments: pd.DataFrame) -> None:
     clf = SentimentClassifier(params={"C": 2.0}, random_state=1)
     assert clone(clf).get_params() == clf.get_params()

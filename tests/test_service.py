@@ -28,20 +28,21 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cxml.config import CsatConfig, SentimentConfig, ThemesConfig
-from cxml.data import COMMENTS, TICKETS, Validator, write_table
+from cxml.contracts.fields import COMMENTS, POST_SURVEY_FIELDS, TICKETS
+from cxml.contracts.tickets import ticket_inputs
+from cxml.data import Validator, write_table
 from cxml.data.io import ROW
-from cxml.data.schema import POST_SURVEY_FIELDS
 from cxml.data.synth import make_comments, make_tickets
 from cxml.errors import ConfigError
 from cxml.scoring.api import Ticket
-from cxml.scoring.batch import COMMENT_INPUTS, load_comment_models, score_frame, ticket_inputs
+from cxml.scoring.batch import COMMENT_INPUTS, load_comment_models, score_frame
 from cxml.scoring.service import _predict, create_app, tickets_input
 from cxml.scoring.settings import ServiceSettings
 from cxml.tickets import TicketRiskModel
 from cxml.tracking import load_model, promote, register
-from training.csat import train_csat
-from training.sentiment import train_sentiment
-from training.themes import train_themes
+from cxml.training.csat import train_csat
+from cxml.training.sentiment import train_sentiment
+from cxml.training.themes import train_themes
 
 KEY = "test-key-0123456789"
 AUTH = {"X-API-Key": KEY}
@@ -662,6 +663,7 @@ def test_fifty_clients_get_no_errors_while_the_champion_moves(store: Path, tmp_p
     assert "Finished server process" in log_path.read_text()
 
 
+@pytest.mark.integration
 def test_serve_logs_each_line_once_and_its_docs_render_offline(tmp_path: Path) -> None:
     """``cxml serve`` printed every log line twice: uvicorn's handler and the CLI's."""
     port = _free_port()

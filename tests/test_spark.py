@@ -12,8 +12,8 @@ from cxml.config import CsatConfig, SentimentConfig
 from cxml.data.synth import make_comments, make_tickets
 from cxml.scoring import analyze_comments_file, score_tickets_file
 from cxml.scoring.spark import score_with_spark
-from training.csat import train_csat
-from training.sentiment import train_sentiment
+from cxml.training.csat import train_csat
+from cxml.training.sentiment import train_sentiment
 
 pytestmark = [
     pytest.mark.integration,

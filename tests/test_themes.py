@@ -20,8 +20,8 @@ from cxml.data import write_table
 from cxml.data.synth import make_comments
 from cxml.errors import InsufficientDataError
 from cxml.tracking import load_model
+from cxml.training.themes import train_themes
 from tests.helpers import run_cli
-from training.themes import train_themes
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,7 @@ def comments() -> pd.DataFrame:
     return make_comments(1500, lang="mixed", seed=21)
 
 
+@pytest.mark.slow
 def test_themes_are_learned_in_english_and_korean(comments: pd.DataFrame) -> None:
     train, test = comments.iloc[:1200], comments.iloc[1200:]
     clf = ThemeClassifier(random_state=0).fit(train["text"], train["themes"])
@@ -69,6 +70,7 @@ def test_theme_classifier_contract_and_errors() -> None:
         ThemeClassifier().fit(["a", "b"], [[], []])
 
 
+@pytest.mark.slow
 def test_theme_sentiment_tells_themes_apart_in_one_comment(comments: pd.DataFrame) -> None:
     pairs = theme_pairs(comments["text"], comments["theme_sentiment"])
     clf = ThemeSentimentClassifier().fit(pairs.iloc[:1600], pairs["polarity"].iloc[:1600])
@@ -83,6 +85,7 @@ def test_theme_sentiment_tells_themes_apart_in_one_comment(comments: pd.DataFram
         ThemeSentimentClassifier().fit(pairs.iloc[:4], ["good", "bad", "good", "bad"])
 
 
+@pytest.mark.slow
 def test_theme_model_frame(comments: pd.DataFrame) -> None:
     train = comments.iloc[:1200]
     pairs = theme_pairs(train["text"], train["theme_sentiment"])
@@ -117,6 +120,7 @@ def test_train_themes_logs_registers_and_scores(comments: pd.DataFrame, tmp_path
     assert "delivery" in out["themes"][0] and out["model_name"][0] == "cxml-themes"
 
 
+@pytest.mark.slow
 def test_kfold_and_refusal_of_scarce_themes(tmp_path: Path) -> None:
     frame = make_comments(400, lang="en", seed=2)
     config = ThemesConfig.model_validate({"split": {"strategy": "kfold", "folds": 3}})
@@ -150,6 +154,7 @@ def test_cli_trains_themes_and_analyze_adds_every_output(tmp_path: Path) -> None
     assert done.returncode == 0 and "sentiment" not in pd.read_csv(tmp_path / "t.csv")
 
 
+@pytest.mark.slow
 def test_thresholds_come_from_the_backends_own_holdout(
     comments: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,7 @@ from cxml.data.synth.tickets import POST_SURVEY_COLUMNS
 from cxml.errors import InsufficientDataError
 from cxml.tickets import TicketFeaturizer, TicketRiskModel, choose_policy
 from cxml.tickets.reasons import duration
-from training.evaluation import expected_calibration_error
+from cxml.training.evaluation import expected_calibration_error
 
 
 def _bad(frame: pd.DataFrame) -> np.ndarray:

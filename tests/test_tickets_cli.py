@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from helpers import run_cli
 
+from cxml.contracts.tickets import ticket_inputs
 from cxml.data.synth import make_tickets
-from cxml.scoring.batch import score_tickets_file, ticket_inputs
+from cxml.scoring.batch import score_tickets_file
 from cxml.tracking.loader import load_model
 
 
@@ -23,6 +24,7 @@ def trained(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_score_tickets_writes_scores_reasons_and_rejects(trained: Path) -> None:
     tickets = make_tickets(40, seed=32, open_share=0.5, start="2026-08-01")
     tickets.loc[3, "created_at"] = "yesterday-ish"
@@ -43,6 +45,7 @@ def test_score_tickets_writes_scores_reasons_and_rejects(trained: Path) -> None:
     assert set(rejects["_field"]) == {"created_at", "ticket_id"}
 
 
+@pytest.mark.slow
 def test_every_path_gives_the_same_scores(trained: Path) -> None:
     tickets = make_tickets(30, seed=33, open_share=0.3, start="2026-08-01", days=20)
     tickets.loc[2, "replies"] = None
@@ -62,6 +65,7 @@ def test_every_path_gives_the_same_scores(trained: Path) -> None:
     assert changed[still_open].any() and not changed[~still_open].any()
 
 
+@pytest.mark.slow
 def test_a_real_export_is_read_through_the_column_mapping(tmp_path: Path) -> None:
     tickets = make_tickets(600, seed=34)
     export = pd.DataFrame(
@@ -113,6 +117,7 @@ def test_too_few_ratings_exit_3() -> None:
     assert "120 rated tickets" in done.stderr
 
 
+@pytest.mark.slow
 def test_python_api_scores_like_the_batch_path(trained: Path) -> None:
     import cxml
 

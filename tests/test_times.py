@@ -1,4 +1,4 @@
-"""One rule for time (cxml.data.times): everywhere a timestamp is read, the same answer.
+"""One rule for time (cxml.contracts.times): everywhere a timestamp is read, the same answer.
 
 Times outside what pandas represents are rejects, never wrapped; a bare number is no date; a
 day/month order that the data does not settle is asked for; impossible orders and future dates
@@ -20,12 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxml.config import CsatConfig, DataConfig, TicketFeaturesConfig
-from cxml.data import TICKETS, read_valid, write_table
+from cxml.contracts.fields import TICKETS
+from cxml.contracts.tickets import ticket_inputs_from_columns
+from cxml.contracts.times import DateColumns, parse_instant, parse_times, utc_ns
+from cxml.data import read_valid, write_table
 from cxml.data.synth import make_tickets
-from cxml.data.times import DateColumns, parse_instant, parse_times, utc_ns
 from cxml.data.validate import Validator
 from cxml.errors import BadInputError, DataError
-from cxml.scoring.batch import score_tickets_file, ticket_inputs_from_columns
+from cxml.scoring.batch import score_tickets_file
 from cxml.scoring.service import create_app
 from cxml.scoring.settings import ServiceSettings
 from cxml.tickets.features import TicketFeaturizer
@@ -39,7 +41,7 @@ AS_OF = "2026-07-01T09:00:00Z"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A folder whose MLflow store has a ``cxml-csat`` champion (no text signal: quicker)."""
-    from training.csat import train_csat
+    from cxml.training.csat import train_csat
 
     folder = tmp_path_factory.mktemp("times-store")
     with in_folder(folder):

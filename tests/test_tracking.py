@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -17,8 +20,15 @@ from cxml.config import SentimentConfig, ThemesConfig, load_config
 from cxml.data import write_table
 from cxml.data.synth import make_comments
 from cxml.errors import BadInputError, InsufficientDataError
-from cxml.tracking import data_fingerprint, load_model, promote, training_run
-from training.sentiment import train_sentiment
+from cxml.tracking import (
+    data_fingerprint,
+    list_models,
+    load_model,
+    promote,
+    quiet_mlflow,
+    training_run,
+)
+from cxml.training.sentiment import train_sentiment
 
 
 @pytest.fixture
@@ -194,3 +204,26 @@ def test_registered_version_reports_itself_where_mlflow_serves_it(
     row = answer.json()["predictions"][0]
     assert (row["model_name"], row["model_version"]) == ("cxml-sentiment", "1")
     assert (load_model(folder).name, load_model(folder).version) == ("cxml-sentiment", "1")
+
+
+def test_mlflow_is_quietened_only_inside_cxml_calls(
+    train_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    train_sentiment(SentimentConfig(), data=train_file)  # every import done: state settles
+    mlflow_logger = logging.getLogger("mlflow")
+    mlflow_logger.setLevel(logging.DEBUG)  # a user who wants MLflow's chatter in a notebook
+    filters, environment = list(warnings.filters), dict(os.environ)
+    model = load_model("cxml-sentiment")
+    model.predict(pd.DataFrame({"text": ["The refund arrived quickly."]}))
+    assert [m.version for m in list_models()] == ["1"]
+    assert mlflow_logger.level == logging.DEBUG
+    assert warnings.filters == filters and dict(os.environ) == environment
+    with quiet_mlflow():
+        with quiet_mlflow():  # nested blocks share one quiet period
+            assert mlflow_logger.level == logging.WARNING
+        assert mlflow_logger.level == logging.WARNING
+        assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+        assert warnings.filters[0][3].pattern == "mlflow"
+    assert mlflow_logger.level == logging.DEBUG
+    assert warnings.filters == filters and dict(os.environ) == environment

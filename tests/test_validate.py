@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from cxml.config import DataConfig
-from cxml.data import COMMENTS, TICKETS, TableReader, read_valid, write_table
+from cxml.contracts.fields import COMMENTS, TICKETS
+from cxml.data import TableReader, read_valid, write_table
 from cxml.errors import BadInputError, ConfigError, DataError
 
 

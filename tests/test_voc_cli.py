@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from helpers import run_cli
 
 from cxml.data.synth import make_comments
 
 
+@pytest.mark.slow
 def test_discover_metrics_and_drivers_from_the_cli() -> None:
     comments = make_comments(900, lang="mixed", seed=61)
     comments.to_json("comments.jsonl", orient="records", lines=True, force_ascii=False)

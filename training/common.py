@@ -1,5 +1,5 @@
-"""What every comment training pipeline shares: the result, label checks, logging and
-registering the model."""
+"""What the training pipelines share: the result, label checks, logging and registering the
+model."""
 
 from __future__ import annotations
 

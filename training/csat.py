@@ -22,18 +22,20 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from cxml.config import CsatConfig
-from cxml.data import TICKETS, read_valid
+from cxml.contracts.fields import TICKETS
+from cxml.contracts.tickets import ticket_inputs
 from cxml.data.synth import make_tickets
 from cxml.errors import BadInputError
-from cxml.scoring.batch import ticket_inputs
 from cxml.tickets import TicketFeaturizer, TicketRiskModel, check_ticket_counts
 from cxml.tickets.model import time_split
-from cxml.tracking import log_fingerprint, training_run
-from training.common import TrainResult, log_and_register
-from training.evaluation import lift_table, risk_figures, risk_metrics
+
+from .common import TrainResult
+from .evaluation import lift_table, risk_figures, risk_metrics
+from .pipeline import Evaluation, Labelled, TrainingPipeline
 
 __all__ = [
     "TICKET_EXAMPLE",
+    "CsatPipeline",
     "bad_labels",
     "build_model",
     "linear_baseline",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 #: Input example stored with every ticket model: generated tickets, never a customer's, in the
-#: form every scoring path passes them (:func:`cxml.scoring.batch.ticket_inputs`).
+#: form every scoring path passes them (:func:`cxml.contracts.tickets.ticket_inputs`).
 TICKET_EXAMPLE = ticket_inputs(
     make_tickets(2, seed=7, lang="mixed", open_share=0.5), pd.Timestamp("2026-07-01", tz="UTC")
 )
@@ -90,41 +92,36 @@ def linear_baseline(config: CsatConfig) -> Pipeline:
     )
 
 
-def train_csat(
-    config: CsatConfig,
-    *,
-    data: str | Path | None = None,
-    on_step: Callable[[str], None] = lambda step: None,
-) -> TrainResult:
-    """Train, evaluate, log and (by default) register the ticket bad-rating model.
+def _rated(data: Labelled) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rated tickets without their label, and the label (1 = bad)."""
+    return data.frame.drop(columns=data.label), data.frame[data.label].to_numpy()
 
-    Only rated tickets are used; unrated (open) ones are counted and skipped. Post-survey
-    columns in the file are never read; ``true_bad_probability`` (generated data) is used for
-    the ``oracle_roc_auc`` figure only.
-    """
-    path = Path(data) if data is not None else config.data.path
-    if path is None:
-        raise BadInputError("No training data: pass --data FILE or set data.path in the config")
-    on_step("reading and validating tickets")
-    frame, summary, rejects = read_valid(path, TICKETS, config=config.data, keep_rejects=True)
-    if "rating" not in frame:
-        raise BadInputError(f"{path}: no rating column; map it with data.columns.rating=<column>")
-    rated = frame[frame["rating"].notna()].reset_index(drop=True)
-    bad = bad_labels(rated["rating"], config.labels.bad_ratings)
-    check_ticket_counts(bad, min_rated=config.labels.min_rated, min_bad=config.labels.min_bad)
-    older, newest = time_split(rated["created_at"], config.split.validation_fraction)
-    experiment = config.tracking.experiment
-    with training_run(config, task="csat", experiment=experiment, data=path) as run:
-        log_fingerprint(rated.assign(bad=bad), label="bad", name="train", source=str(path))
-        mlflow.log_metrics(
-            {
-                "data.rows_read": summary.rows,
-                "data.rows_rejected": summary.rejected,
-                "data.unrated_skipped": len(frame) - len(rated),
-            }
-        )
-        if rejects is not None:
-            mlflow.log_artifact(str(rejects), "data")
+
+class CsatPipeline(TrainingPipeline[CsatConfig]):
+    """The ticket bad-rating model: evaluated on the newest tickets, refitted on all (``refit``)."""
+
+    task = "csat"
+    schema = TICKETS
+    rows = "tickets"
+    input_example = TICKET_EXAMPLE
+    optional_inputs = OPTIONAL_INPUTS
+
+    def prepare(self, frame: pd.DataFrame, path: Path) -> Labelled:
+        labels = self.config.labels
+        if "rating" not in frame:
+            raise BadInputError(
+                f"{path}: no rating column; map it with data.columns.rating=<column>"
+            )
+        rated = frame[frame["rating"].notna()].reset_index(drop=True)
+        bad = bad_labels(rated["rating"], labels.bad_ratings)
+        check_ticket_counts(bad, min_rated=labels.min_rated, min_bad=labels.min_bad)
+        skipped = len(frame) - len(rated)
+        return Labelled(rated.assign(bad=bad), "bad", counts={"data.unrated_skipped": skipped})
+
+    def evaluate(self, data: Labelled) -> Evaluation:
+        config, on_step = self.config, self.on_step
+        rated, bad = _rated(data)
+        older, newest = time_split(rated["created_at"], config.split.validation_fraction)
         on_step("fitting on the older tickets")
         started = time.perf_counter()
         model = build_model(config).fit(rated.iloc[older], bad[older])
@@ -152,14 +149,17 @@ def train_csat(
                 "policy_expected_recall": policy.expected_recall,
             }
         )
-        mlflow.log_metrics(metrics)
         lift = lift_table(y, p)
-        mlflow.log_table(lift, "evaluation/lift_by_decile.json")
-        for name, figure in risk_figures(y, p).items():
-            mlflow.log_figure(figure, f"evaluation/{name}.png")
-        if config.split.refit:
-            on_step("refitting on every rated ticket")
-            model = build_model(config).fit(rated, bad)
+        figures = {f"evaluation/{name}.png": figure for name, figure in risk_figures(y, p).items()}
+        tables = {"evaluation/lift_by_decile.json": lift}
+        return Evaluation(model, metrics, lift, tables=tables, figures=figures)
+
+    def final_model(self, data: Labelled, evaluation: Evaluation) -> TicketRiskModel:
+        """Refit on every rated ticket (``split.refit``); log its feature gains and policy."""
+        model: TicketRiskModel = evaluation.model
+        if self.config.split.refit:
+            self.on_step("refitting on every rated ticket")
+            model = build_model(self.config).fit(*_rated(data))
         importance = pd.DataFrame(
             {
                 "feature": model.booster_.feature_name_,
@@ -168,21 +168,19 @@ def train_csat(
         ).sort_values("gain", ascending=False)
         mlflow.log_table(importance, "evaluation/feature_importance.json")
         mlflow.log_dict(asdict(model.flag_policy), "policy.json")
-        model_uri, registered = log_and_register(
-            model,
-            task="csat",
-            registry=config.registry,
-            on_step=on_step,
-            input_example=TICKET_EXAMPLE,
-            optional_inputs=OPTIONAL_INPUTS,
-        )
-        run_id = run.info.run_id
-    return TrainResult(
-        run_id=run_id,
-        model_uri=model_uri,
-        metrics=metrics,
-        data=summary,
-        rejects=rejects,
-        registered=registered,
-        per_label=lift,
-    )
+        return model
+
+
+def train_csat(
+    config: CsatConfig,
+    *,
+    data: str | Path | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> TrainResult:
+    """Train, evaluate, log and (by default) register the ticket bad-rating model.
+
+    Only rated tickets are used; unrated (open) ones are counted and skipped. Post-survey
+    columns in the file are never read; ``true_bad_probability`` (generated data) is used for
+    the ``oracle_roc_auc`` figure only.
+    """
+    return CsatPipeline(config, on_step=on_step).run(data)

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -14,69 +13,51 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 
 from cxml.comments import SentimentClassifier
 from cxml.config import SentimentConfig
-from cxml.data import COMMENTS, read_valid
-from cxml.errors import BadInputError
-from cxml.tracking import log_fingerprint, training_run
-from training.common import TrainResult, check_counts, log_and_register
-from training.evaluation import (
+from cxml.contracts.fields import COMMENTS
+from cxml.contracts.labels import SENTIMENTS
+
+from .common import TrainResult, check_counts
+from .evaluation import (
     classification_metrics,
     confusion_figure,
     per_label_table,
     reliability_figure,
 )
+from .pipeline import Evaluation, Labelled, TrainingPipeline
 
-__all__ = ["labels_from_rating", "train_sentiment"]
+__all__ = ["SentimentPipeline", "labels_from_rating", "train_sentiment"]
 
 
 def labels_from_rating(rating: pd.Series) -> pd.Series:
     """1-2 -> negative, 3 -> neutral, 4-5 -> positive (missing stays missing)."""
     values = pd.to_numeric(rating, errors="coerce").to_numpy(dtype=float)
-    labels = np.select(
-        [values <= 2, values == 3, values >= 4], ["negative", "neutral", "positive"], ""
-    ).astype(object)
+    labels = np.select([values <= 2, values == 3, values >= 4], SENTIMENTS, "").astype(object)
     labels[labels == ""] = np.nan
     return pd.Series(labels, index=rating.index, dtype=object)
 
 
-def train_sentiment(
-    config: SentimentConfig,
-    *,
-    data: str | Path | None = None,
-    on_step: Callable[[str], None] = lambda step: None,
-) -> TrainResult:
-    """Train, evaluate, log and (by default) register a sentiment model.
+class SentimentPipeline(TrainingPipeline[SentimentConfig]):
+    """Sentiment: a holdout split, or out-of-fold figures and a refit on all rows (``kfold``)."""
 
-    Parameters
-    ----------
-    config : SentimentConfig
-        The pipeline's config.
-    data : str or Path, default=None
-        Training file; overrides ``config.data.path``.
-    on_step : callable, default=no-op
-        Called with a short description as each step starts (the CLI shows it).
-    """
-    path = Path(data) if data is not None else config.data.path
-    if path is None:
-        raise BadInputError("No training data: pass --data FILE or set data.path in the config")
-    on_step("reading and validating data")
-    require = ["rating"] if config.labels.from_rating else ["sentiment"]
-    frame, summary, rejects = read_valid(
-        path, COMMENTS, config=config.data, require=require, keep_rejects=True
-    )
-    if config.labels.from_rating:
-        frame["sentiment"] = labels_from_rating(frame["rating"])
-    labels = frame["sentiment"].astype(str)
-    check_counts(labels, config.labels.min_examples)
-    estimator = SentimentClassifier(
-        backend=config.model.backend, params=config.model.params, random_state=config.split.seed
-    )
-    texts = frame["text"].to_numpy(dtype=object)
-    experiment = config.tracking.experiment
-    with training_run(config, task="sentiment", experiment=experiment, data=path) as run:
-        log_fingerprint(frame, label="sentiment", name="train", source=str(path))
-        mlflow.log_metrics({"data.rows_read": summary.rows, "data.rows_rejected": summary.rejected})
-        if rejects is not None:
-            mlflow.log_artifact(str(rejects), "data")
+    task = "sentiment"
+    schema = COMMENTS
+
+    def required(self) -> list[str]:
+        return ["rating"] if self.config.labels.from_rating else ["sentiment"]
+
+    def prepare(self, frame: pd.DataFrame, path: Path) -> Labelled:
+        if self.config.labels.from_rating:
+            frame["sentiment"] = labels_from_rating(frame["rating"])
+        check_counts(frame["sentiment"].astype(str), self.config.labels.min_examples)
+        return Labelled(frame, "sentiment")
+
+    def evaluate(self, data: Labelled) -> Evaluation:
+        config, on_step = self.config, self.on_step
+        labels = data.frame["sentiment"].astype(str)
+        estimator = SentimentClassifier(
+            backend=config.model.backend, params=config.model.params, random_state=config.split.seed
+        )
+        texts = data.frame["text"].to_numpy(dtype=object)
         started = time.perf_counter()
         if config.split.strategy == "holdout":
             on_step("fitting on the training split")
@@ -116,23 +97,31 @@ def train_sentiment(
         table = per_label_table(y_va, y_pred, list(classes))
         for label, f1 in zip(table["label"], table["f1"], strict=True):
             metrics[f"val_f1_{label}"] = float(f1)
-        mlflow.log_metrics(metrics)
-        mlflow.log_table(table, "evaluation/per_label.json")
-        mlflow.log_figure(confusion_figure(y_va, y_pred, list(classes)), "evaluation/confusion.png")
-        mlflow.log_figure(
-            reliability_figure(y_va[:, None] == classes, proba, classes, title="Calibration"),
-            "evaluation/calibration.png",
-        )
-        model_uri, registered = log_and_register(
-            estimator, task="sentiment", registry=config.registry, on_step=on_step
-        )
-        run_id = run.info.run_id
-    return TrainResult(
-        run_id=run_id,
-        model_uri=model_uri,
-        metrics=metrics,
-        data=summary,
-        rejects=rejects,
-        registered=registered,
-        per_label=table,
-    )
+        figures = {
+            "evaluation/confusion.png": confusion_figure(y_va, y_pred, list(classes)),
+            "evaluation/calibration.png": reliability_figure(
+                y_va[:, None] == classes, proba, classes, title="Calibration"
+            ),
+        }
+        tables = {"evaluation/per_label.json": table}
+        return Evaluation(estimator, metrics, table, tables=tables, figures=figures)
+
+
+def train_sentiment(
+    config: SentimentConfig,
+    *,
+    data: str | Path | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> TrainResult:
+    """Train, evaluate, log and (by default) register a sentiment model.
+
+    Parameters
+    ----------
+    config : SentimentConfig
+        The pipeline's config.
+    data : str or Path, default=None
+        Training file; overrides ``config.data.path``.
+    on_step : callable, default=no-op
+        Called with a short description as each step starts (the CLI shows it).
+    """
+    return SentimentPipeline(config, on_step=on_step).run(data)

@@ -22,13 +22,21 @@ from cxml.comments import (
     theme_pairs,
 )
 from cxml.config import ThemesConfig
-from cxml.data import COMMENTS, ReadSummary, read_valid
-from cxml.errors import BadInputError
-from cxml.tracking import log_fingerprint, training_run
-from training.common import TrainResult, check_counts, log_and_register
-from training.evaluation import confusion_figure, per_label_table, reliability_figure
+from cxml.contracts.fields import COMMENTS
+from cxml.data import ReadSummary
+from cxml.tracking import training_run
 
-__all__ = ["fit_theme_model", "theme_metrics", "train_themes", "zero_shot_themes"]
+from .common import TrainResult, check_counts, log_and_register
+from .evaluation import confusion_figure, per_label_table, reliability_figure
+from .pipeline import Evaluation, Labelled, TrainingPipeline
+
+__all__ = [
+    "ThemesPipeline",
+    "fit_theme_model",
+    "theme_metrics",
+    "train_themes",
+    "zero_shot_themes",
+]
 
 
 def theme_metrics(Y: np.ndarray, predicted: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -88,52 +96,47 @@ def fit_theme_model(frame: pd.DataFrame, config: ThemesConfig, with_sentiment: b
     return ThemeModel(themes=themes, sentiment=sentiment)
 
 
-def train_themes(
-    config: ThemesConfig,
-    *,
-    data: str | Path | None = None,
-    on_step: Callable[[str], None] = lambda step: None,
-) -> TrainResult:
-    """Train, evaluate, log and (by default) register a theme model.
-
-    The theme-level sentiment model is trained too when ``theme_sentiment.enabled`` and the data
-    has ``theme_sentiment`` labels. Evaluation is on the validation split (or out of fold with
-    ``split.strategy: kfold``); the registered model is fitted on the training split (holdout)
-    or on all rows (kfold).
-    """
-    path = Path(data) if data is not None else config.data.path
-    if path is None and config.taxonomy is not None:
-        return zero_shot_themes(config, on_step=on_step)
-    if path is None:
-        raise BadInputError(
-            "No training data: pass --data FILE, set data.path in the config, or give a "
-            "--taxonomy for zero-shot themes"
-        )
-    on_step("reading and validating data")
-    frame, summary, rejects = read_valid(
-        path, COMMENTS, config=config.data, require=["themes"], keep_rejects=True
-    )
-    frame["themes"] = frame["themes"].map(list)
-    if config.taxonomy is None:  # few-shot refinement of a taxonomy takes any number of labels
-        check_counts(frame["themes"].explode().dropna(), config.labels.min_examples, what="theme")
+def _with_sentiment(frame: pd.DataFrame, config: ThemesConfig) -> bool:
+    """Whether theme sentiment is trained: enabled, and some row has ``theme_sentiment`` labels."""
     has_pairs = "theme_sentiment" in frame and frame["theme_sentiment"].map(bool).any()
-    with_sentiment = bool(config.theme_sentiment.enabled and has_pairs)
-    if with_sentiment:
-        frame["theme_sentiment"] = frame["theme_sentiment"].map(lambda d: d or {})
-        polarities = theme_pairs(frame["text"], frame["theme_sentiment"])["polarity"]
-        check_counts(polarities, config.labels.min_examples, what="theme polarity")
-    experiment = config.tracking.experiment
-    with training_run(config, task="themes", experiment=experiment, data=path) as run:
-        log_fingerprint(frame, label="themes", name="train", source=str(path))
-        mlflow.log_metrics({"data.rows_read": summary.rows, "data.rows_rejected": summary.rejected})
-        if rejects is not None:
-            mlflow.log_artifact(str(rejects), "data")
+    return bool(config.theme_sentiment.enabled and has_pairs)
+
+
+class ThemesPipeline(TrainingPipeline[ThemesConfig]):
+    """Themes (and theme sentiment): out-of-split figures; ``kfold`` refits on all rows."""
+
+    task = "themes"
+    schema = COMMENTS
+    no_data = (
+        "No training data: pass --data FILE, set data.path in the config, or give a "
+        "--taxonomy for zero-shot themes"
+    )
+
+    def required(self) -> list[str]:
+        return ["themes"]
+
+    def prepare(self, frame: pd.DataFrame, path: Path) -> Labelled:
+        config = self.config
+        frame["themes"] = frame["themes"].map(list)
+        if config.taxonomy is None:  # few-shot refinement of a taxonomy takes any number of labels
+            check_counts(
+                frame["themes"].explode().dropna(), config.labels.min_examples, what="theme"
+            )
+        if _with_sentiment(frame, config):
+            frame["theme_sentiment"] = frame["theme_sentiment"].map(lambda d: d or {})
+            polarities = theme_pairs(frame["text"], frame["theme_sentiment"])["polarity"]
+            check_counts(polarities, config.labels.min_examples, what="theme polarity")
+        return Labelled(frame, "themes")
+
+    def evaluate(self, data: Labelled) -> Evaluation:
+        config, frame = self.config, data.frame
+        with_sentiment = _with_sentiment(frame, config)
         splits = _split(frame, config)
         proba_parts, truth_parts, pair_parts = [], [], []
         started = time.perf_counter()
         model: ThemeModel | None = None
         for k, (train, val) in enumerate(splits, start=1):
-            on_step(f"fitting split {k} of {len(splits)}")
+            self.on_step(f"fitting split {k} of {len(splits)}")
             model = fit_theme_model(frame.iloc[train], config, with_sentiment)
             held = frame.iloc[val]
             texts = held["text"].to_numpy(dtype=object)
@@ -150,9 +153,9 @@ def train_themes(
         assert model is not None
         fit_seconds = (time.perf_counter() - started) / len(splits)
         if config.split.strategy == "kfold":
-            on_step("fitting on all data")
+            self.on_step("fitting on all data")
             model = fit_theme_model(frame, config, with_sentiment)
-        on_step("evaluating")
+        self.on_step("evaluating")
         names = [str(c) for c in model.themes.classes_]
         truth = pd.concat(truth_parts)
         proba = (  # a theme missing from one fold's training part scores 0 in that fold
@@ -169,37 +172,41 @@ def train_themes(
         }
         for name, f1 in zip(table["theme"], table["f1"], strict=True):
             metrics[f"val_f1_{name}"] = float(f1)
-        mlflow.log_table(table, "evaluation/themes.json")
-        mlflow.log_figure(
-            reliability_figure(Y, proba, names, title="Theme calibration"),
-            "evaluation/theme_calibration.png",
-        )
+        tables = {"evaluation/themes.json": table}
+        figures = {
+            "evaluation/theme_calibration.png": reliability_figure(
+                Y, proba, names, title="Theme calibration"
+            )
+        }
         if pair_parts:
             pairs = pd.concat(pair_parts, ignore_index=True)
             metrics.update(_pair_metrics(pairs))
             labels = sorted(set(pairs["polarity"]) | set(pairs["predicted"]))
-            mlflow.log_table(
-                per_label_table(pairs["polarity"], pairs["predicted"], labels),
-                "evaluation/theme_sentiment.json",
+            tables["evaluation/theme_sentiment.json"] = per_label_table(
+                pairs["polarity"], pairs["predicted"], labels
             )
-            mlflow.log_figure(
-                confusion_figure(pairs["polarity"], pairs["predicted"], labels),
-                "evaluation/theme_sentiment_confusion.png",
+            figures["evaluation/theme_sentiment_confusion.png"] = confusion_figure(
+                pairs["polarity"], pairs["predicted"], labels
             )
-        mlflow.log_metrics(metrics)
-        model_uri, registered = log_and_register(
-            model, task="themes", registry=config.registry, on_step=on_step
-        )
-        run_id = run.info.run_id
-    return TrainResult(
-        run_id=run_id,
-        model_uri=model_uri,
-        metrics=metrics,
-        data=summary,
-        rejects=rejects,
-        registered=registered,
-        per_label=table,
-    )
+        return Evaluation(model, metrics, table, tables=tables, figures=figures)
+
+
+def train_themes(
+    config: ThemesConfig,
+    *,
+    data: str | Path | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> TrainResult:
+    """Train, evaluate, log and (by default) register a theme model.
+
+    The theme-level sentiment model is trained too when ``theme_sentiment.enabled`` and the data
+    has ``theme_sentiment`` labels. Evaluation is on the validation split (or out of fold with
+    ``split.strategy: kfold``); the registered model is fitted on the training split (holdout)
+    or on all rows (kfold). With a ``taxonomy`` and no data, see :func:`zero_shot_themes`.
+    """
+    if data is None and config.data.path is None and config.taxonomy is not None:
+        return zero_shot_themes(config, on_step=on_step)
+    return ThemesPipeline(config, on_step=on_step).run(data)
 
 
 def zero_shot_themes(

@@ -9,9 +9,9 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from cxml.catalog import backends
 from cxml.comments._base import TextEstimatorMixin, as_texts, check_labels
-from cxml.comments.backends import backends
-from cxml.data.schema import SENTIMENTS
+from cxml.contracts.labels import SENTIMENTS
 
 __all__ = ["SentimentClassifier"]
 
@@ -25,7 +25,7 @@ class SentimentClassifier(ClassifierMixin, TextEstimatorMixin):
     Parameters
     ----------
     backend : str, default="cxml.tfidf_linear.v1"
-        Registered backend name (see :data:`cxml.registry.backends`).
+        Backend name in :data:`cxml.catalog.backends`.
     params : dict, default=None
         Backend parameters; unknown keys are an error. None means the backend's defaults.
     random_state : int, default=None

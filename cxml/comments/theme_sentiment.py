@@ -15,9 +15,9 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from cxml.catalog import backends
 from cxml.comments._base import TextEstimatorMixin, as_texts, check_labels
-from cxml.comments.backends import backends
-from cxml.data.schema import THEME_POLARITIES
+from cxml.contracts.labels import THEME_POLARITIES
 
 __all__ = ["ThemeSentimentClassifier", "theme_pairs"]
 
@@ -47,7 +47,7 @@ class ThemeSentimentClassifier(ClassifierMixin, TextEstimatorMixin):
     Parameters
     ----------
     backend : str, default="cxml.tfidf_linear.v1"
-        Registered backend name; it receives the theme as its ``aspect``.
+        Backend name in :data:`cxml.catalog.backends`; it receives the theme as its ``aspect``.
     params : dict, default=None
         Backend parameters; None means the backend's defaults.
     random_state : int, default=None

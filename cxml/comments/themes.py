@@ -12,8 +12,8 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
+from cxml.catalog import backends
 from cxml.comments._base import TextEstimatorMixin, as_texts
-from cxml.comments.backends import backends
 
 __all__ = ["ThemeClassifier", "ThemePredictions", "themes_frame", "tune_thresholds"]
 
@@ -77,7 +77,7 @@ class ThemeClassifier(ThemePredictions, ClassifierMixin, TextEstimatorMixin):
     Parameters
     ----------
     backend : str, default="cxml.tfidf_linear.v1"
-        Registered backend name (see :data:`cxml.registry.backends`).
+        Backend name in :data:`cxml.catalog.backends`.
     params : dict, default=None
         Backend parameters; None means the backend's defaults.
     threshold : float or "tuned", default="tuned"

@@ -1,4 +1,7 @@
-"""Data contracts: schemas, readers and writers, row validation with rejects, synthetic data."""
+"""Data in and out: readers and writers, row validation with rejects, synthetic data.
+
+The fields they validate against are in :mod:`cxml.contracts.fields`.
+"""
 
 from cxml.data.io import TableWriter, iter_table, read_table, write_table
 from cxml.data.reader import (
@@ -8,22 +11,16 @@ from cxml.data.reader import (
     default_rejects_path,
     read_valid,
 )
-from cxml.data.schema import COMMENTS, TICKETS, FieldSpec, Schema, get_schema
 from cxml.data.validate import ReadSummary, Validator
 
 __all__ = [
-    "COMMENTS",
-    "TICKETS",
-    "FieldSpec",
     "ReadSummary",
     "RejectsFile",
-    "Schema",
     "TableReader",
     "TableWriter",
     "Validator",
     "check_paths",
     "default_rejects_path",
-    "get_schema",
     "iter_table",
     "read_table",
     "read_valid",

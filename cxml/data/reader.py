@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from cxml.config import DataConfig
+from cxml.contracts.fields import Schema
 from cxml.data.io import TableWriter, iter_table
-from cxml.data.schema import Schema
 from cxml.data.validate import REJECT_COLUMNS, ReadSummary, Validator
 from cxml.errors import BadInputError, DataError
 

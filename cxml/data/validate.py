@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml.contracts.fields import FieldSpec, Schema
+from cxml.contracts.labels import is_missing, parse_label_map, parse_labels
+from cxml.contracts.times import DateColumns, time_flags
 from cxml.data.io import ROW
-from cxml.data.schema import FieldSpec, Schema
-from cxml.data.times import DateColumns, time_flags
-from cxml.errors import BadInputError, ConfigError, DataError
+from cxml.errors import ConfigError, DataError
 from cxml.text.lang import detect_lang
 from cxml.text.normalize import clean_text
 
-__all__ = ["REJECT_COLUMNS", "ReadSummary", "Validator", "label_lists", "label_maps"]
+__all__ = ["REJECT_COLUMNS", "ReadSummary", "Validator"]
 
 REJECT_COLUMNS = [ROW, "_field", "_reason", "_raw"]
 _EXAMPLES = 3  # rejects of each field kept as examples for messages
@@ -96,7 +97,7 @@ class Validator:
     Parameters
     ----------
     schema : Schema
-        :data:`~cxml.data.schema.COMMENTS` or :data:`~cxml.data.schema.TICKETS`.
+        :data:`~cxml.contracts.fields.COMMENTS` or :data:`~cxml.contracts.fields.TICKETS`.
     source : str
         The file name, used in every message.
     columns : mapping of str to str, default=None
@@ -109,7 +110,7 @@ class Validator:
     dayfirst : bool, default=None
         Read day/month dates such as ``01/08/2023`` day first (True) or month first (False);
         None: a file whose dates are ambiguous is a :class:`DataError` that asks for it (see
-        :mod:`cxml.data.times`).
+        :mod:`cxml.contracts.times`).
     as_of : pandas.Timestamp, default=None
         The scoring moment: a ``created_at`` after it (or after the row's own ``as_of``) is
         flagged in the summary.
@@ -268,7 +269,7 @@ class Validator:
         for i, (key, row, ok) in enumerate(
             zip(ids.tolist(), rows.tolist(), candidates, strict=True)
         ):
-            if not ok or _missing_scalar(key):
+            if not ok or is_missing(key):
                 first_rows.append(0)
                 continue
             first = seen.setdefault(str(key), int(row))
@@ -315,7 +316,7 @@ class Validator:
 
 
 def _json_record(record: Mapping[Any, Any]) -> str:
-    clean = {k: v for k, v in record.items() if not _missing_scalar(v)}
+    clean = {k: v for k, v in record.items() if not is_missing(v)}
     return json.dumps(clean, ensure_ascii=False, default=str)
 
 
@@ -328,20 +329,14 @@ def _listing(columns: Iterable[str]) -> str:
     return ", ".join(repr(c) for c in names[:30]) + (" ..." if len(names) > 30 else "")
 
 
-def _missing_scalar(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and np.isnan(value)
-
-
 def _is_missing(values: pd.Series) -> np.ndarray:
-    return np.fromiter((_missing_scalar(v) for v in values), dtype=bool, count=len(values))
+    return np.fromiter((is_missing(v) for v in values), dtype=bool, count=len(values))
 
 
 def _as_text(values: pd.Series) -> pd.Series:
     """Values as text, missing as NaN; objects, as pandas' string columns cannot hold every
     text (a lone surrogate)."""
-    text = [np.nan if _missing_scalar(v) else str(v) for v in values]
+    text = [np.nan if is_missing(v) else str(v) for v in values]
     return pd.Series(text, index=values.index, dtype=object)
 
 
@@ -349,7 +344,7 @@ def _parse_text(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarr
     """Texts cleaned by :func:`~cxml.text.normalize.clean_text`; one empty once cleaned is a
     missing one (NaN): where the task requires the field, that is an "empty text" reject."""
     text = _as_text(values)
-    cleaned = [np.nan if _missing_scalar(v) else clean_text(v) for v in text]
+    cleaned = [np.nan if is_missing(v) else clean_text(v) for v in text]
     out = pd.Series(cleaned, index=text.index, dtype=object)
     return out.where(out.notna(), np.nan), np.zeros(len(values), dtype=bool), ""
 
@@ -405,11 +400,11 @@ def _parse_number(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.nda
 
 
 def _parse_labels(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
-    return _parse_each(values, _labels)
+    return _parse_each(values, parse_labels)
 
 
 def _parse_label_map(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
-    return _parse_each(values, lambda value: _label_map(value, spec.choices))
+    return _parse_each(values, lambda value: parse_label_map(value, spec.choices))
 
 
 def _parse_each(
@@ -424,99 +419,6 @@ def _parse_each(
         reasons.append(problem)
     bad = np.array([bool(r) for r in reasons], dtype=bool)
     return pd.Series(parsed, index=values.index, dtype=object), bad, pd.Series(reasons)
-
-
-def _labels(value: Any) -> tuple[Any, str]:
-    """Sorted distinct labels of a list / array / JSON list / ``a;b`` / ``a|b`` (missing: NaN)."""
-    if isinstance(value, np.ndarray | tuple | set | frozenset):
-        value = list(value.tolist() if isinstance(value, np.ndarray) else value)
-    if isinstance(value, list):
-        if all(isinstance(v, str) for v in value):
-            return sorted({v.strip() for v in value if v.strip()}), ""
-        return None, f"labels must be strings, got {value!r}"
-    if _missing_scalar(value):
-        return np.nan, ""
-    text = str(value).strip()
-    if text.startswith("["):
-        try:
-            return _labels(json.loads(text))
-        except json.JSONDecodeError:
-            return None, f"not a JSON list: {text[:80]!r}"
-    sep = ";" if ";" in text else "|"
-    return sorted({t.strip() for t in text.split(sep) if t.strip()}), ""
-
-
-def _label_map(value: Any, choices: tuple[str, ...] | None) -> tuple[Any, str]:
-    """A dict label -> polarity (one of ``choices``) from a dict, a list / array of ``[label,
-    polarity]`` pairs (Parquet map columns read back so) or JSON text of either (missing: NaN)."""
-    if isinstance(value, str):
-        if not value.strip():
-            return np.nan, ""
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return None, f"not a JSON object: {value[:80]!r}"
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if _missing_scalar(value):
-        return np.nan, ""
-    pairs = list(value.items()) if isinstance(value, Mapping) else _pairs(value)
-    if pairs is None:
-        return None, f"expected an object label -> polarity, got {value!r}"
-    result: dict[str, str] = {}
-    for key, polarity in pairs:
-        label, polarity = str(key).strip(), str(polarity).strip().lower()
-        if result.setdefault(label, polarity) != polarity:
-            return None, f"label {label!r} has two polarities: {result[label]!r}, {polarity!r}"
-    wrong = {k: v for k, v in result.items() if choices and v not in choices}
-    if wrong:
-        return None, f"polarities {wrong} not in {', '.join(choices or ())}"
-    return result, ""
-
-
-def _pairs(value: Any) -> list[tuple[Any, Any]] | None:
-    """The ``(key, value)`` pairs of a list or tuple of 2-item sequences; None for anything else."""
-    if not isinstance(value, list | tuple):
-        return None
-    items = [v.tolist() if isinstance(v, np.ndarray) else v for v in value]
-    if not all(isinstance(v, list | tuple) and len(v) == 2 for v in items):
-        return None
-    return [(k, v) for k, v in items]
-
-
-def label_lists(values: Iterable[Any], column: str) -> list[list[str]]:
-    """The labels of each value, read as the validator reads a ``labels`` field (missing: none).
-
-    Raises
-    ------
-    BadInputError
-        Naming ``column`` and the row (from 1) of the first value that is not a list of labels.
-    """
-    out = []
-    for row, value in enumerate(values, start=1):
-        labels, problem = _labels(value)
-        if problem:
-            raise BadInputError(f"column {column!r}, row {row}: {problem}")
-        out.append(labels if isinstance(labels, list) else [])
-    return out
-
-
-def label_maps(values: Iterable[Any], column: str, spec: FieldSpec) -> list[dict[str, str]]:
-    """Each value as a dict label -> polarity, read as the validator reads the ``label_map``
-    field ``spec`` (missing: empty).
-
-    Raises
-    ------
-    BadInputError
-        Naming ``column`` and the row (from 1) of the first value that cannot be read.
-    """
-    out = []
-    for row, value in enumerate(values, start=1):
-        mapping, problem = _label_map(value, spec.choices)
-        if problem:
-            raise BadInputError(f"column {column!r}, row {row}: {problem}")
-        out.append(mapping if isinstance(mapping, dict) else {})
-    return out
 
 
 _PARSERS: dict[str, Any] = {

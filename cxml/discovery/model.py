@@ -104,8 +104,8 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
     --------
     >>> from cxml.data.synth import make_comments
     >>> texts = make_comments(300, seed=1)["text"]
-    >>> model = ThemeDiscovery(max_themes=8).fit(texts)  # doctest: +SKIP
-    >>> model.theme_labels_[:3]  # doctest: +SKIP
+    >>> model = ThemeDiscovery(max_themes=8).fit(texts)
+    >>> model.theme_labels_[:3]
     ['used / new / looks', 'delivery / shipping / took', 'guy / queue / minutes']
     """
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxml.contracts.times import utc_ns
 from cxml.errors import BadInputError
 
 __all__ = [
@@ -247,7 +248,7 @@ def first_contact_resolved(tickets: pd.DataFrame, *, max_replies: int = 1) -> pd
     resolved = ((reopens == 0) & (replies <= max_replies)).astype("boolean")
     unknown = reopens.isna() | replies.isna()
     if "solved_at" in tickets:
-        unknown |= _parse_times(tickets["solved_at"]).isna()
+        unknown |= np.isnat(utc_ns(tickets["solved_at"]))
     return resolved.mask(unknown, pd.NA)
 
 
@@ -298,8 +299,9 @@ def resolution_time(
     Parameters
     ----------
     created, solved : array-like of shape (n_tickets,)
-        Timestamps (datetimes or ISO 8601 strings). Open tickets (no ``solved``), unparseable
-        times and tickets solved before they were created are excluded.
+        Timestamps (datetimes or ISO 8601 strings, read by :mod:`cxml.contracts.times`). Open
+        tickets (no ``solved``), unparseable times and tickets solved before they were created
+        are excluded.
     statistic : {"mean", "median"}, default="median"
         The median (with an order-statistic interval) resists the long tail of slow tickets.
     confidence : float, default=0.95
@@ -315,8 +317,8 @@ def resolution_time(
     _check_options(confidence, min_count)
     if statistic not in ("mean", "median"):
         raise BadInputError(f"statistic must be 'mean' or 'median', got {statistic!r}")
-    start = _parse_times(pd.Series(created)).to_numpy()
-    end = _parse_times(pd.Series(solved)).to_numpy()
+    start = utc_ns(pd.Series(created))
+    end = utc_ns(pd.Series(solved))
     if len(start) != len(end):
         raise BadInputError(f"created has {len(start)} values but solved has {len(end)}")
     hours = (end - start) / np.timedelta64(1, "h")
@@ -424,8 +426,8 @@ def metric_table(
     by : sequence of str, default=()
         Segment columns; missing segment values form a group of their own.
     period : {"D", "W", "M", "Q", "Y"}, default=None
-        Calendar period of ``time`` (pandas period alias), or None for no periods. Rows whose
-        time is missing or unparseable get period NaT, a NaN value and a note.
+        Calendar period (in UTC) of ``time`` (pandas period alias), or None for no periods. Rows
+        whose time is missing or unparseable get period NaT, a NaN value and a note.
     time : str, default="created_at"
         The timestamp column (also the start of resolution time).
     column : str, default=None
@@ -472,7 +474,7 @@ def metric_table(
     _require(frame, by + ([time] if period is not None else []))
     work = frame.reset_index(drop=True)
     if period is not None:
-        work["period"] = _parse_times(work[time]).dt.to_period(period)
+        work["period"] = pd.Series(utc_ns(work[time]), index=work.index).dt.to_period(period)
     common = {"confidence": confidence, "min_count": min_count}
     if metric in ("retention", "churn", "referral"):
         if options:
@@ -713,18 +715,6 @@ def _flags(values: Any) -> pd.Series:
     """Booleans from bools, 1/0, true/false, yes/no; anything else is NA."""
     text = pd.Series(values, dtype=object).reset_index(drop=True).astype("string")
     return text.str.strip().str.lower().map(_BOOLS).astype("boolean")
-
-
-def _parse_times(values: pd.Series) -> pd.Series:
-    """Naive timestamps: datetimes keep their wall time, text is parsed like the validator does
-    (ISO 8601, offsets converted to UTC); anything unparseable is NaT."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_localize(None)
-    if pd.api.types.is_datetime64_dtype(values.dtype):
-        return values
-    text = values.astype("string")
-    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
-    return parsed.dt.tz_localize(None)
 
 
 def _require(frame: pd.DataFrame, columns: list[str]) -> None:

@@ -27,8 +27,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from cxml.data.schema import COMMENTS
-from cxml.data.validate import label_lists, label_maps
+from cxml.contracts.labels import label_lists, label_maps
 from cxml.errors import BadInputError
 from cxml.metrics.cx import _check_scale, _good_range, _on_scale, _require
 
@@ -156,7 +155,7 @@ def _sentiment_mix(
     ``rated`` rows; None without a ``column``."""
     if column not in comments:
         return None
-    maps = label_maps(comments[column], column, COMMENTS.field("theme_sentiment"))
+    maps = label_maps(comments[column], column)
     pairs = pd.DataFrame(
         [
             (theme, polarity)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jinja2
 import pandas as pd
 
-from cxml import __version__
+from cxml._version import __version__
 from cxml.data.io import write_table, write_text
 from cxml.errors import BadInputError
 from cxml.report import charts
@@ -114,7 +114,7 @@ def build_report(
     survey = sec.pick_score(comments["rating"], score) if "rating" in comments else None
     frame, specs = sec.comment_specs(comments, survey)
     common: dict[str, Any] = {"min_count": min_count, "confidence": confidence}
-    times = sec.parse_times(comments)
+    times = sec.created_times(comments)
     context: dict[str, Any] = {
         "title": title,
         "n_comments": len(comments),
@@ -226,8 +226,9 @@ def _tickets_section(
     return section
 
 
-def _day(value: Any) -> str | None:
-    return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+def _day(value: pd.Timestamp) -> str | None:
+    """The day of an aware UTC time; None when missing."""
+    return None if pd.isna(value) else value.strftime("%Y-%m-%d")
 
 
 def _rounded(table: pd.DataFrame) -> pd.DataFrame:

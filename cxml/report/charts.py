@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cxml.report.sections import POLARITIES, MetricSpec
+from cxml.contracts.labels import THEME_POLARITIES
+from cxml.report.sections import MetricSpec
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -98,7 +99,7 @@ def sentiment_chart(table: pd.DataFrame) -> str:
         fig = Figure(figsize=(9.5, 0.9 + 0.32 * len(top)), layout="constrained")
         ax = fig.subplots()
         left = np.zeros(len(top))
-        for polarity in POLARITIES:
+        for polarity in THEME_POLARITIES:
             counts = top[polarity].to_numpy(dtype=float)
             if counts.any():
                 ax.barh(top["theme"], counts, left=left, color=_COLORS[polarity], label=polarity)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from cxml.data.schema import COMMENTS
-from cxml.data.validate import label_lists, label_maps
+from cxml.contracts.labels import THEME_POLARITIES, label_lists, label_maps
+from cxml.contracts.times import parse_times
 from cxml.errors import BadInputError
 from cxml.metrics import driver_table, metric_table
 from cxml.metrics.cx import Metric
@@ -30,15 +30,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_COMMENTS",
     "ALPHA",
-    "POLARITIES",
     "Headline",
     "MetricSpec",
     "comment_specs",
+    "created_times",
     "discovered_table",
     "drivers",
     "examples",
     "headlines",
-    "parse_times",
     "pick_score",
     "theme_sentiment_table",
     "ticket_specs",
@@ -48,14 +47,11 @@ __all__ = [
 
 Score = Literal["csat", "nps"]
 Period = Literal["D", "W", "M", "Q", "Y"]
-#: Polarities in the order bars, tables and examples show them.
-POLARITIES = ("negative", "neutral", "positive", "conflict")
 #: A driver is marked significant when its Benjamini-Hochberg q-value is below this.
 ALPHA = 0.05
 #: The pseudo-theme of examples and sentiment bars when the comments carry no themes.
 ALL_COMMENTS = "all comments"
 _EXAMPLE_ORDER = ("negative", "positive", "neutral", "conflict")
-_THEME_SENTIMENT = COMMENTS.field("theme_sentiment")
 
 
 @dataclass(frozen=True)
@@ -203,7 +199,7 @@ def theme_sentiment_table(comments: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     Returns
     -------
     (DataFrame, str)
-        Columns ``theme``, ``mentions``, :data:`POLARITIES` (counts) and ``negative_share``
+        Columns ``theme``, ``mentions``, the polarities (counts) and ``negative_share``
         (% of mentions); and a phrase naming the source, for the report.
     """
     pairs: list[tuple[str, str]]
@@ -223,7 +219,7 @@ def theme_sentiment_table(comments: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         pairs, source = [], "no sentiment in the data"
     mentions = pd.DataFrame(pairs, columns=["theme", "polarity"])
     counts = pd.crosstab(mentions["theme"], mentions["polarity"]).reindex(
-        columns=list(POLARITIES), fill_value=0
+        columns=list(THEME_POLARITIES), fill_value=0
     )
     counts.insert(0, "mentions", counts.sum(axis=1))
     counts = counts[counts["mentions"] > 0]
@@ -257,7 +253,7 @@ def examples(comments: pd.DataFrame, themes: Sequence[str], *, per_theme: int = 
     lists = _theme_lists(frame)
     maps = _theme_maps(frame) if "theme_sentiment" in frame else [{}] * len(frame)
     overall = frame["sentiment"].tolist() if "sentiment" in frame else [None] * len(frame)
-    times = parse_times(frame)
+    times = created_times(frame)
     recent = times.sort_values(ascending=False, kind="stable", na_position="last").index
     has_text = frame["text"].notna().to_numpy()
     with_text = [i for i in recent.tolist() if has_text[i]]
@@ -337,7 +333,7 @@ def _theme_lists(comments: pd.DataFrame) -> list[list[str]]:
 
 def _theme_maps(comments: pd.DataFrame) -> list[dict[str, str]]:
     """Theme -> polarity per comment (missing = none), read as the validator reads them."""
-    return label_maps(comments["theme_sentiment"], "theme_sentiment", _THEME_SENTIMENT)
+    return label_maps(comments["theme_sentiment"], "theme_sentiment")
 
 
 def _as_list(value: Any) -> list[str]:
@@ -354,9 +350,9 @@ def _as_list(value: Any) -> list[str]:
     return []
 
 
-def parse_times(comments: pd.DataFrame) -> pd.Series:
-    """``created_at`` as naive UTC timestamps (NaT when missing or unparseable)."""
+def created_times(comments: pd.DataFrame) -> pd.Series:
+    """``created_at`` as aware UTC times by :func:`cxml.contracts.times.parse_times` (NaT when
+    missing or no time)."""
     if "created_at" not in comments:
-        return pd.Series(pd.NaT, index=comments.index, dtype="datetime64[ns]")
-    parsed = pd.to_datetime(comments["created_at"], errors="coerce", utc=True, format="mixed")
-    return parsed.dt.tz_localize(None)
+        return pd.Series(pd.NaT, index=comments.index, dtype="datetime64[ns, UTC]")
+    return parse_times(comments["created_at"]).values

@@ -7,12 +7,14 @@ after the customer answered the survey (``rating``, ``survey_*``), is a 422 that
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import chain
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
-from cxml.data.times import RANGE, looks_numeric, read_instant, to_utc
+from cxml.contracts.outputs import MODEL_COLUMNS, OUTPUTS
+from cxml.contracts.times import RANGE, looks_numeric, read_instant, to_utc
 from cxml.text.normalize import clean_text, replace_surrogates
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
 
 MAX_TEXT_CHARS = 20_000
 _SHORT = 200
+#: What each output field means (:mod:`cxml.contracts.outputs`, which the field types follow).
+_ABOUT = {c.name: c.description for c in chain(*OUTPUTS.values(), MODEL_COLUMNS)}
 
 _COMMENT_EXAMPLE: JsonDict = {
     "id": "c-1",
@@ -82,7 +86,7 @@ _Id = Annotated[str, BeforeValidator(_encodable)]
 
 
 def _numeric_time(value: Any) -> Any:
-    """Numbers by cxml's rule (:mod:`cxml.data.times`), not as pydantic's Unix times: ``12345``
+    """Numbers by cxml's rule (:mod:`cxml.contracts.times`), not as pydantic's Unix times: ``12345``
     is no time (a 422 naming the field), ``20260630`` is 30 June 2026."""
     if value is None or not looks_numeric(value):
         return value
@@ -199,8 +203,8 @@ class ScoreTicketsRequest(_OneOrBatch):
 
 
 class _Scored(BaseModel):
-    model_name: str = Field(description="registered model(s) that scored the item, '+'-joined")
-    model_version: str = Field(description="their versions, in the same order")
+    model_name: str = Field(description=_ABOUT["model_name"])
+    model_version: str = Field(description=_ABOUT["model_version"])
 
 
 class CommentResult(_Scored):
@@ -208,11 +212,13 @@ class CommentResult(_Scored):
 
     id: str | None
     lang: str = Field(description="given or detected language")
-    sentiment: str | None = None
-    sentiment_score: float | None = None
-    themes: list[str] | None = None
-    theme_scores: dict[str, float] | None = None
-    theme_sentiment: dict[str, str] | None = None
+    sentiment: str | None = Field(default=None, description=_ABOUT["sentiment"])
+    sentiment_score: float | None = Field(default=None, description=_ABOUT["sentiment_score"])
+    themes: list[str] | None = Field(default=None, description=_ABOUT["themes"])
+    theme_scores: dict[str, float] | None = Field(default=None, description=_ABOUT["theme_scores"])
+    theme_sentiment: dict[str, str] | None = Field(
+        default=None, description=_ABOUT["theme_sentiment"]
+    )
 
 
 class AnalyzeCommentsResponse(BaseModel):
@@ -225,9 +231,9 @@ class TicketScore(_Scored):
     """One scored ticket."""
 
     ticket_id: str
-    bad_rating_probability: float = Field(description="calibrated probability of a 1-2 rating")
-    at_risk: bool = Field(description="flagged by the model's policy")
-    reasons: list[str] = Field(description="what drives the probability up, strongest first")
+    bad_rating_probability: float = Field(description=_ABOUT["bad_rating_probability"])
+    at_risk: bool = Field(description=_ABOUT["at_risk"])
+    reasons: list[str] = Field(description=_ABOUT["reasons"])
 
 
 class ScoreTicketsResponse(BaseModel):

@@ -3,46 +3,39 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cxml.config import DataConfig
-from cxml.data import COMMENTS, TICKETS, ReadSummary, RejectsFile, TableReader, TableWriter
+from cxml.contracts.fields import COMMENTS, TICKETS
+from cxml.contracts.outputs import MODEL_COLUMNS, output_names
+from cxml.contracts.tickets import ticket_inputs
+from cxml.contracts.times import parse_instant
+from cxml.data import ReadSummary, RejectsFile, TableReader, TableWriter
 from cxml.data.io import ROW, table_schema
 from cxml.data.reader import check_paths, default_rejects_path
-from cxml.data.times import parse_instant, to_utc, utc_ns
 from cxml.errors import BadInputError, ModelNotFoundError
 from cxml.scoring.checkpoint import Checkpoint
 from cxml.tracking.loader import LoadedModel, load_model
-from cxml.tracking.pyfunc import OUTPUT_COLUMNS
 
 __all__ = [
     "COMMENT_MODELS",
-    "TICKET_INPUTS",
     "BatchResult",
     "analyze_comments_file",
     "load_comment_models",
     "load_ticket_model",
     "score_frame",
     "score_tickets_file",
-    "ticket_inputs",
-    "ticket_inputs_from_columns",
 ]
 
 log = logging.getLogger(__name__)
 
 COMMENT_INPUTS = ["text", "lang"]
-#: What the ticket model reads: the canonical fields known while a ticket is open, and ``as_of``.
-TICKET_INPUTS = [f.name for f in TICKETS.fields if f.name != "rating"] + ["as_of"]
 TICKET_MODEL = "models:/cxml-csat@champion"
-_TIMES = {f.name for f in TICKETS.fields if f.kind == "datetime"} | {"as_of"}
-_COUNTS = {f.name for f in TICKETS.fields if f.kind == "int" and f.name != "rating"}
 #: What ``cxml analyze comments`` uses when no model is named: each one that is registered.
 COMMENT_MODELS = ("models:/cxml-sentiment@champion", "models:/cxml-themes@champion")
 
@@ -92,113 +85,8 @@ def _predictions(model: LoadedModel, inputs: pd.DataFrame) -> pd.DataFrame:
     estimators refuse an empty input)."""
     if len(inputs):
         return model.predict(inputs)
-    return pd.DataFrame(
-        columns=[*OUTPUT_COLUMNS.get(model.task, []), "model_name", "model_version"]
-    )
-
-
-def ticket_inputs(frame: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The ticket model's input: exactly :data:`TICKET_INPUTS`, as the pyfunc signature has them.
-
-    Timestamps become ISO 8601 strings and counts floats (missing as NaN); absent columns are
-    empty. ``as_of`` fills rows that have no ``as_of`` of their own (the scoring moment of open
-    tickets). Post-survey columns are never passed on. The work is done by
-    :func:`ticket_inputs_from_columns`, which the HTTP service calls with request bodies.
-    """
-    columns = {name: frame[name] for name in TICKET_INPUTS if name in frame}
-    return ticket_inputs_from_columns(columns, frame.index, as_of)
-
-
-def ticket_inputs_from_columns(
-    columns: Mapping[str, pd.Series | Sequence[Any]],
-    index: pd.Index,
-    as_of: pd.Timestamp | None = None,
-) -> pd.DataFrame:
-    """:func:`ticket_inputs` of columns given one by one, the one definition of the input.
-
-    Parameters
-    ----------
-    columns : mapping of str to Series or sequence
-        Values of the :data:`TICKET_INPUTS` columns there are, one per row of ``index``: a
-        frame's columns, or plain lists (the service builds them from request bodies, without
-        a frame in between). Times in a list are ``datetime`` objects (a naive one is UTC) or
-        strings, which are passed on as they are, like a column of strings.
-    index : pandas.Index
-        Index of the returned frame.
-    as_of : pandas.Timestamp, default=None
-        Fills the rows that have no ``as_of`` of their own.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`TICKET_INPUTS`: counts ``float64`` (missing as NaN), everything else
-        ``object`` (times as ISO 8601 strings, missing as None).
-    """
-    objects: dict[str, np.ndarray] = {}
-    counts: dict[str, np.ndarray] = {}
-    for name in TICKET_INPUTS:
-        values = columns.get(name)
-        if values is None:
-            values = [None] * len(index)
-        if name in _COUNTS:
-            counts[name] = _floats(values)
-            continue
-        array = _objects(_iso_times(values) if name in _TIMES else values)
-        if name == "as_of" and as_of is not None:
-            array[pd.isna(array)] = as_of.isoformat()
-        objects[name] = array
-    # one object block (a frame of object arrays column by column would infer ``str``), then
-    # the counts in their places: the quickest way to this frame for one ticket
-    block = np.empty((len(index), len(objects)), dtype=object)
-    for j, array in enumerate(objects.values()):
-        block[:, j] = array
-    inputs = pd.DataFrame(block, index=index, columns=list(objects), dtype=object, copy=False)
-    for position, name in enumerate(TICKET_INPUTS):
-        if name in counts:
-            inputs.insert(position, name, counts[name])
-    return inputs
-
-
-def _objects(values: pd.Series | Sequence[Any]) -> np.ndarray:
-    """``values`` as an object array, every missing value (None, NaN, NaT, NA) as None."""
-    if isinstance(values, pd.Series):
-        array = values.to_numpy(dtype=object, copy=True)
-    else:
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
-    missing = pd.isna(array)
-    if missing.any():
-        array[missing] = None
-    return array
-
-
-def _floats(values: pd.Series | Sequence[Any]) -> np.ndarray:
-    """Numbers as float64, anything else NaN."""
-    if not isinstance(values, pd.Series):
-        given = list(values)
-        if all(v is None or type(v) in (int, float) for v in given):
-            return np.array([np.nan if v is None else v for v in given], dtype=np.float64)
-        values = pd.Series(given, dtype=object)
-    return pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(copy=True)
-
-
-def _iso_times(values: pd.Series | Sequence[Any]) -> pd.Series | list[Any]:
-    """Times as ISO 8601 strings in UTC; strings are passed on, and anything that is no time by
-    :mod:`cxml.data.times` (a number, a time outside the representable range) is None."""
-    if isinstance(values, pd.Series):
-        if pd.api.types.is_string_dtype(values):
-            return values
-        times = utc_ns(values)
-        return [None if np.isnat(t) else pd.Timestamp(t, tz="UTC").isoformat() for t in times]
-    given = list(values)
-    if all(v is None or isinstance(v, (str, datetime)) for v in given):
-        return [_iso(v) if isinstance(v, datetime) else v for v in given]
-    return _iso_times(pd.Series(given, dtype=object))
-
-
-def _iso(moment: datetime) -> str | None:
-    stamp = to_utc(moment)
-    return None if stamp is None else stamp.isoformat()
+    columns = [*output_names(model.task), *(c.name for c in MODEL_COLUMNS)]
+    return pd.DataFrame(columns=columns)
 
 
 def load_ticket_model(uri: str | None = None) -> LoadedModel:

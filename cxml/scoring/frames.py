@@ -21,17 +21,12 @@ from collections.abc import Sequence
 import pandas as pd
 
 from cxml.config import DataConfig
-from cxml.data import COMMENTS, TICKETS, Schema
+from cxml.contracts.fields import COMMENTS, TICKETS, Schema
+from cxml.contracts.tickets import ticket_inputs
+from cxml.contracts.times import parse_instant
 from cxml.data.io import ROW
-from cxml.data.times import parse_instant
 from cxml.data.validate import Validator
-from cxml.scoring.batch import (
-    COMMENT_INPUTS,
-    load_comment_models,
-    load_ticket_model,
-    score_frame,
-    ticket_inputs,
-)
+from cxml.scoring.batch import COMMENT_INPUTS, load_comment_models, load_ticket_model, score_frame
 
 __all__ = ["analyze_comments", "score_tickets"]
 
@@ -121,7 +116,7 @@ def score_tickets(
         Model URI; None means the ``cxml-csat`` champion.
     as_of : Timestamp or str, default=None
         The scoring moment of open tickets (default: now); ISO 8601 text or a datetime, UTC
-        when it has no offset (:func:`cxml.data.times.parse_instant`).
+        when it has no offset (:func:`cxml.contracts.times.parse_instant`).
     config : DataConfig, default=None
         Column mapping and date reading.
 

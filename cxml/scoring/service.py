@@ -11,8 +11,8 @@ app starts; every ``reload_seconds`` the holder asks the registry whether an ali
 swaps in the new version without dropping a request. Scoring is synchronous CPU work, so the
 scoring endpoints are plain functions that FastAPI runs in its thread pool. Tickets reach the
 model exactly as in batch scoring: :func:`tickets_input` hands the request's tickets to
-:func:`cxml.scoring.batch.ticket_inputs_from_columns`, the definition of the model's input that
-:func:`cxml.scoring.batch.ticket_inputs` uses for a file's rows.
+:func:`cxml.contracts.tickets.ticket_inputs_from_columns`, the definition of the model's input
+that :func:`cxml.contracts.tickets.ticket_inputs` uses for a file's rows.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from fastapi.staticfiles import StaticFiles
 from mlflow.exceptions import MlflowException
 from swagger_ui_bundle import swagger_ui_path
 
-from cxml import __version__
-from cxml.data.schema import POST_SURVEY_FIELDS, TICKETS
+from cxml._version import __version__
+from cxml.contracts.tickets import TICKET_FIELDS, ticket_inputs_from_columns
 from cxml.scoring.api import (
     AnalyzeCommentsRequest,
     AnalyzeCommentsResponse,
@@ -57,7 +57,7 @@ from cxml.scoring.api import (
     Ticket,
     TicketScore,
 )
-from cxml.scoring.batch import COMMENT_INPUTS, score_frame, ticket_inputs_from_columns
+from cxml.scoring.batch import COMMENT_INPUTS, score_frame
 from cxml.scoring.holder import ModelHolder
 from cxml.scoring.middleware import (
     ApiKeyMiddleware,
@@ -75,7 +75,6 @@ __all__ = ["comments_frame", "create_app", "serve", "tickets_input"]
 log = logging.getLogger("cxml.serve")
 
 COMMENT_TASKS = ("sentiment", "themes")
-TICKET_FIELDS = tuple(f for f in TICKETS.fields if f.name not in POST_SURVEY_FIELDS)
 _COMMENT_OUTPUTS = tuple(CommentResult.model_fields)
 #: Where ``/docs`` finds Swagger UI's scripts and styles.
 _DOCS_ASSETS = "/docs/assets"
@@ -108,7 +107,7 @@ def tickets_input(tickets: Sequence[Ticket], as_of: datetime) -> pd.DataFrame:
     rows in between (times become ISO 8601 strings in UTC; a time without an offset is UTC). A
     missing ``lang`` is detected from ``text`` when there is one, as the batch reader does.
     """
-    columns = {spec.name: [getattr(t, spec.name) for t in tickets] for spec in TICKET_FIELDS}
+    columns = {name: [getattr(t, name) for t in tickets] for name in TICKET_FIELDS}
     langs, texts = columns["lang"], columns["text"]
     unknown = [i for i, t in enumerate(tickets) if t.lang is None and t.text is not None]
     if unknown:

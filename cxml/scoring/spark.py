@@ -3,8 +3,8 @@
 
 The input is read by Spark (CSV with a header, JSON Lines or Parquet), shaped as the local path
 shapes it (comments: ``text`` cut to the text limit, ``lang``; tickets:
-:func:`~cxml.scoring.batch.ticket_inputs`' columns and types, with one scoring moment), scored by
-each model's UDF and written as Parquet with the input columns and the models' outputs. Rows
+:func:`~cxml.contracts.tickets.ticket_inputs`' columns and types, with one scoring moment), scored
+by each model's UDF and written as Parquet with the input columns and the models' outputs. Rows
 without a usable text (comments) or without ``ticket_id`` / ``created_at`` (tickets) go to
 ``<output>.rejects`` (Parquet) with a reason. Unlike the local path, Spark does not check ids for
 duplicates.
@@ -22,26 +22,14 @@ from typing import Any
 import pandas as pd
 
 from cxml.config import DataConfig
+from cxml.contracts.outputs import output_names, spark_type
+from cxml.contracts.tickets import TICKET_COUNTS, TICKET_INPUTS, TICKET_TIMES
 from cxml.errors import BadInputError
-from cxml.scoring.batch import (
-    TICKET_INPUTS,
-    load_comment_models,
-    load_ticket_model,
-)
+from cxml.scoring.batch import load_comment_models, load_ticket_model
 from cxml.tracking.loader import LoadedModel
+from cxml.tracking.store import quiet_mlflow
 
-__all__ = ["OUTPUT_TYPES", "SparkResult", "score_with_spark", "spark_session"]
-
-#: The Spark type of each task's pyfunc output (the order of :data:`OUTPUT_COLUMNS` + model).
-OUTPUT_TYPES = {
-    "sentiment": "sentiment string, sentiment_score double",
-    "themes": "themes array<string>, theme_scores map<string,double>, "
-    "theme_sentiment map<string,string>",
-    "csat": "bad_rating_probability double, at_risk boolean, reasons array<string>",
-}
-_MODEL = ", model_name string, model_version string"
-_TIMES = ("created_at", "first_response_at", "solved_at", "as_of")
-_COUNTS = ("replies", "reopens", "reassignments")
+__all__ = ["SparkResult", "score_with_spark", "spark_session"]
 
 
 @dataclass
@@ -133,7 +121,7 @@ def score_with_spark(
         frame = _ticket_columns(frame, moment)
         usable = F.col("ticket_id").isNotNull() & F.col("created_at").isNotNull()
         reason = F.lit("missing ticket_id or created_at")
-        inputs = TICKET_INPUTS
+        inputs = list(TICKET_INPUTS)
     frame = frame.withColumn("_usable", usable).cache()
     rejects = out.with_name(out.name + ".rejects")
     bad = frame.filter(~F.col("_usable")).drop("_usable").withColumn("_reason", reason)
@@ -142,12 +130,13 @@ def score_with_spark(
         bad.write.mode("overwrite").parquet(str(rejects))
     scored = frame.filter(F.col("_usable")).drop("_usable")
     for i, model in enumerate(loaded):
-        udf = mlflow.pyfunc.spark_udf(
-            spark,
-            model.uri,
-            result_type=OUTPUT_TYPES[model.task] + _MODEL,
-            env_manager="local",
-        )
+        with quiet_mlflow():
+            udf = mlflow.pyfunc.spark_udf(
+                spark,
+                model.uri,
+                result_type=spark_type(model.task),
+                env_manager="local",
+            )
         scored = scored.withColumn(f"_out{i}", udf(F.struct(*[F.col(c) for c in inputs])))
     scored = _flatten(scored, loaded)
     scored.write.mode("overwrite").parquet(str(out))
@@ -163,15 +152,15 @@ def score_with_spark(
 
 
 def _ticket_columns(frame: Any, moment: str) -> Any:
-    """The ticket columns as :func:`~cxml.scoring.batch.ticket_inputs` passes them."""
+    """The ticket columns as :func:`~cxml.contracts.tickets.ticket_inputs` passes them."""
     from pyspark.sql import functions as F
 
     for name in TICKET_INPUTS:
         if name not in frame.columns:
             frame = frame.withColumn(name, F.lit(None).cast("string"))
-    for name in _COUNTS:
+    for name in TICKET_COUNTS:
         frame = frame.withColumn(name, F.col(name).cast("double"))
-    for name in _TIMES:
+    for name in TICKET_TIMES:
         frame = frame.withColumn(name, F.col(name).cast("string"))
     return frame.withColumn("as_of", F.coalesce(F.col("as_of"), F.lit(moment)))
 
@@ -182,7 +171,7 @@ def _flatten(scored: Any, loaded: list[LoadedModel]) -> Any:
 
     outputs, produced = [], set()
     for i, model in enumerate(loaded):
-        names = [spec.split(" ")[0] for spec in OUTPUT_TYPES[model.task].split(", ")]
+        names = output_names(model.task)
         outputs += [F.col(f"_out{i}.{name}").alias(name) for name in names]
         produced |= {*names, "model_name", "model_version"}
     keep = [

@@ -4,7 +4,7 @@ Only columns declared in :class:`~cxml.config.TicketFeaturesConfig` are read. Du
 from timestamps as of the scoring moment: a row's ``as_of`` column when present (a ticket solved
 before it is seen as of its solving), else ``solved_at`` for a solved ticket and now for an open
 one. A reply or solve stamped after the moment has not happened yet. Times are read by the rule
-of :mod:`cxml.data.times`; missing values, broken timestamps and times outside the range pandas
+of :mod:`cxml.contracts.times`; missing values, broken timestamps and times outside the range pandas
 represents become missing features, never errors, and so do durations that would be negative (a
 reply or solve before creation, a creation after the scoring moment).
 
@@ -24,9 +24,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from cxml.comments.backends import backends
+from cxml._numeric import logit
+from cxml.catalog import backends
 from cxml.config import TicketFeaturesConfig
-from cxml.data.times import utc_ns
+from cxml.contracts.times import utc_ns
 
 __all__ = ["TEXT_SCORE", "TicketFeaturizer"]
 
@@ -104,7 +105,7 @@ class TicketFeaturizer(TransformerMixin, BaseEstimator):
             for train, held in folds.split(texts, labels):
                 model = clone(self.text_model_).fit(list(texts[train]), labels[train])
                 proba[held] = model.predict_proba(list(texts[held]))[:, 1]
-            scores = _logit(proba)
+            scores = logit(proba)
         return self._frame(self._columns(X, scores)[0], X.index)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -209,7 +210,7 @@ class TicketFeaturizer(TransformerMixin, BaseEstimator):
             )
         if self.text_model_ is not None:
             if text_scores is None:
-                text_scores = _logit(self.text_model_.predict_proba(_texts(X))[:, 1])
+                text_scores = logit(self.text_model_.predict_proba(_texts(X))[:, 1])
             out[TEXT_SCORE] = text_scores
         return out, status
 
@@ -225,7 +226,7 @@ def _texts(X: pd.DataFrame) -> list[str]:
 
 
 def _stamps_of(columns: list[pd.Series]) -> list[np.ndarray]:
-    """:func:`~cxml.data.times.utc_ns` of each column; columns of text are parsed in one call
+    """:func:`~cxml.contracts.times.utc_ns` of each column; columns of text are parsed in one call
     (scoring one ticket would otherwise parse four times, for most of the featurizing time)."""
     if not all(c.dtype == object or isinstance(c.dtype, pd.StringDtype) for c in columns):
         return [utc_ns(c) for c in columns]
@@ -241,9 +242,3 @@ def _hours(delta: np.ndarray) -> np.ndarray:
     hours = (delta / np.timedelta64(1, "h")).astype(np.float64)
     hours[~(hours >= 0)] = np.nan
     return hours
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
-    result: np.ndarray = np.log(p / (1 - p))
-    return result

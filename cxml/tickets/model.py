@@ -25,7 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from cxml.config import FlagPolicyConfig, TicketFeaturesConfig, TicketModelConfig
-from cxml.data.times import utc_ns
+from cxml.contracts.times import utc_ns
 from cxml.errors import BadInputError, InsufficientDataError
 from cxml.tickets.features import TicketFeaturizer
 from cxml.tickets.policy import FlagPolicy, choose_policy

@@ -3,7 +3,7 @@
 from cxml.tracking.loader import LoadedModel, load_model, resolve_model_uri
 from cxml.tracking.registry import CHALLENGER, CHAMPION, list_models, log_model, promote, register
 from cxml.tracking.run import data_fingerprint, log_fingerprint, training_run
-from cxml.tracking.store import configure, tracking_uri
+from cxml.tracking.store import configure, quiet_mlflow, tracking_uri
 
 __all__ = [
     "CHALLENGER",
@@ -16,6 +16,7 @@ __all__ = [
     "log_fingerprint",
     "log_model",
     "promote",
+    "quiet_mlflow",
     "register",
     "resolve_model_uri",
     "tracking_uri",

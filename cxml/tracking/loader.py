@@ -19,7 +19,7 @@ from mlflow.models import Model
 from cxml.errors import ModelLoadError, ModelNotFoundError
 from cxml.tracking.pyfunc import CxmlModel
 from cxml.tracking.registry import CHAMPION
-from cxml.tracking.store import configure_existing
+from cxml.tracking.store import configure_existing, quiet_mlflow
 
 __all__ = ["LoadedModel", "load_model", "resolve_model_uri"]
 
@@ -41,9 +41,11 @@ class LoadedModel:
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score ``frame``; see :mod:`cxml.tracking.pyfunc` for the contract."""
-        return self.pyfunc.predict(frame)
+        with quiet_mlflow():
+            return self.pyfunc.predict(frame)
 
 
+@quiet_mlflow()
 def resolve_model_uri(uri: str) -> tuple[str, str, str]:
     """Return ``(uri, name, version)``: the alias resolved to a version for registry URIs.
 
@@ -84,6 +86,7 @@ def resolve_model_uri(uri: str) -> tuple[str, str, str]:
     return f"models:/{name}/{version}", name, version
 
 
+@quiet_mlflow()
 def load_model(uri: str, *, tasks: Sequence[str] = ()) -> LoadedModel:
     """Load a cxml pyfunc model from any of the URI forms of :func:`resolve_model_uri`.
 

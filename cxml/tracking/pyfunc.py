@@ -3,7 +3,7 @@
 Contract (relied on by batch scoring, the HTTP service, Spark and the Python API): ``predict``
 takes a :class:`pandas.DataFrame` with the task's input columns (``text`` and optional ``lang``
 for comments) and returns a DataFrame with one row per input row, in order, holding the task's
-output columns (:data:`OUTPUT_COLUMNS`) followed by ``model_name`` and ``model_version``.
+output columns followed by ``model_name`` and ``model_version`` (:mod:`cxml.contracts.outputs`).
 
 Models are logged "from code" (:mod:`cxml.tracking.model_code`), so nothing is pickled but the
 fitted estimator itself; the task travels in the pyfunc's ``model_config``. The registered name
@@ -18,20 +18,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import joblib
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
+from mlflow.types import ColSpec, DataType, Schema
+from mlflow.types.schema import Array, Map
 
+from cxml.contracts.outputs import MODEL_COLUMNS, OUTPUTS
 from cxml.errors import ModelLoadError
 
 __all__ = [
     "ESTIMATOR_ARTIFACT",
-    "OUTPUT_COLUMNS",
     "REGISTRATION_ARTIFACT",
     "TASK_MODEL_NAMES",
     "CxmlModel",
+    "output_schema",
 ]
 
 ESTIMATOR_ARTIFACT = "estimator"
@@ -42,12 +45,24 @@ REGISTRATION_ARTIFACT = "registration"
 #: Registered model name of each task.
 TASK_MODEL_NAMES = {"sentiment": "cxml-sentiment", "themes": "cxml-themes", "csat": "cxml-csat"}
 
-#: Output columns of each task, a public API: change them only on purpose.
-OUTPUT_COLUMNS = {
-    "sentiment": ["sentiment", "sentiment_score"],
-    "themes": ["themes", "theme_scores", "theme_sentiment"],
-    "csat": ["bad_rating_probability", "at_risk", "reasons"],
-}
+_MLFLOW_TYPES = {str: DataType.string, float: DataType.double, bool: DataType.boolean}
+
+
+def output_schema(task: str) -> Schema:
+    """The output half of ``task``'s pyfunc signature: its outputs and the model columns."""
+    outputs = (*OUTPUTS[task], *MODEL_COLUMNS)
+    return Schema([ColSpec(type=_mlflow_type(c.type.python), name=c.name) for c in outputs])
+
+
+def _mlflow_type(python: Any) -> DataType | Array | Map:
+    """MLflow's type of an output's Python type: ``list[str]`` is an array, ``dict[str, float]``
+    a map (whatever keys a row has)."""
+    origin, args = get_origin(python), get_args(python)
+    if origin is list:
+        return Array(_MLFLOW_TYPES[args[0]])
+    if origin is dict:
+        return Map(_MLFLOW_TYPES[args[1]])
+    return _MLFLOW_TYPES[python]
 
 
 class CxmlModel(PythonModel):

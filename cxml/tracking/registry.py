@@ -16,9 +16,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
-from mlflow.types import ColSpec, DataType, Schema
-from mlflow.types.schema import Map, Object
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
 
 from cxml.errors import BadInputError
 from cxml.tracking import model_code
@@ -27,9 +26,10 @@ from cxml.tracking.pyfunc import (
     REGISTRATION_ARTIFACT,
     TASK_MODEL_NAMES,
     CxmlModel,
+    output_schema,
 )
 from cxml.tracking.run import package_versions
-from cxml.tracking.store import configure, configure_existing, missing_store
+from cxml.tracking.store import configure, configure_existing, missing_store, quiet_mlflow
 
 __all__ = [
     "CHALLENGER",
@@ -59,6 +59,7 @@ class RegisteredVersion:
         return f"models:/{self.name}/{self.version}"
 
 
+@quiet_mlflow()
 def log_model(
     estimator: Any,
     *,
@@ -68,21 +69,22 @@ def log_model(
 ) -> str:
     """Log ``estimator`` to the active run as a :class:`CxmlModel` pyfunc; returns its model URI.
 
-    ``input_example`` must be generated text, never a customer's; its output, computed here,
-    fixes the output half of the signature. Columns in ``optional_inputs`` may be left out.
+    ``input_example`` must be generated text, never a customer's; it fixes the input half of
+    the signature (columns in ``optional_inputs`` may be left out), and
+    :func:`~cxml.tracking.pyfunc.output_schema` the output half.
     """
     name = TASK_MODEL_NAMES.get(task, task)
     config = {"task": task}  # name and version: see cxml.tracking.pyfunc
-    predicted = CxmlModel().bind(estimator, config).predict(None, input_example)
-    inferred = infer_signature(input_example, predicted)
+    # scored here, so that a model that cannot score its example fails now, not when served
+    CxmlModel().bind(estimator, config).predict(None, input_example)
+    inferred = infer_signature(input_example).inputs
     inputs = Schema(
         [
             ColSpec(type=spec.type, name=spec.name, required=spec.name not in optional_inputs)
-            for spec in inferred.inputs.inputs
+            for spec in inferred.inputs
         ]
     )
-    inferred.inputs = inputs
-    inferred.outputs = Schema([_as_map(spec) for spec in inferred.outputs.inputs])
+    signature = ModelSignature(inputs=inputs, outputs=output_schema(task))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "estimator.joblib"
         joblib.dump(estimator, path)
@@ -94,7 +96,7 @@ def log_model(
                 ESTIMATOR_ARTIFACT: str(path),
                 REGISTRATION_ARTIFACT: str(_registration_file(Path(tmp), {})),
             },
-            signature=inferred,
+            signature=signature,
             input_example=input_example,
             pip_requirements=[f"cxml=={package_versions().get('cxml', '0')}"],
             metadata={"cxml_task": task, "cxml_name": name},
@@ -102,14 +104,7 @@ def log_model(
     return str(info.model_uri)
 
 
-def _as_map(spec: ColSpec) -> ColSpec:
-    """A dict column (theme -> score) is a map whatever keys the example had, not an object."""
-    if isinstance(spec.type, Object):
-        value_type = spec.type.properties[0].dtype if spec.type.properties else DataType.string
-        return ColSpec(type=Map(value_type), name=spec.name, required=spec.required)
-    return spec
-
-
+@quiet_mlflow()
 def register(model_uri: str, name: str, *, alias: str = CHALLENGER) -> RegisteredVersion:
     """Register ``model_uri`` as a new version of ``name`` and point ``alias`` at it.
 
@@ -152,6 +147,7 @@ def _record_registration(client: MlflowClient, model_uri: str, mv: ModelVersion)
         client.log_model_artifact(model_id, str(_registration_file(Path(tmp), record)), "artifacts")
 
 
+@quiet_mlflow()
 def promote(name: str, version: str | None = None) -> RegisteredVersion:
     """Point ``champion`` at ``version`` (default: the current challenger's version)."""
     configure_existing(f"cannot promote {name!r}")
@@ -168,6 +164,7 @@ def promote(name: str, version: str | None = None) -> RegisteredVersion:
     return _describe(client, name, version)
 
 
+@quiet_mlflow()
 def list_models() -> list[RegisteredVersion]:
     """Every registered version that has an alias, plus the latest version of each model.
 

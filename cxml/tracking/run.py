@@ -17,7 +17,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel
 
-from cxml.tracking.store import configure
+from cxml.catalog import backends
+from cxml.tracking.store import configure, quiet_mlflow
 
 __all__ = ["data_fingerprint", "git_commit", "log_fingerprint", "package_versions", "training_run"]
 
@@ -101,8 +102,6 @@ def _with_defaults(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     if isinstance(node.get("backend"), str) and isinstance(node.get("params"), dict):
-        from cxml.comments.backends import backends
-
         params = backends.get(node["backend"]).validate(node["params"]).model_dump(mode="json")
         node = {**node, "params": params}
     return {key: _with_defaults(value) for key, value in node.items()}
@@ -125,30 +124,34 @@ def training_run(
     setting came from the defaults, a YAML file or ``--set``, and as ``data.path`` the file
     actually read (``data``, when given).
     """
-    configure()
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=run_name) as run:
-        dumped = _with_defaults(config.model_dump(mode="json"))
-        if data is not None:
-            dumped["data"]["path"] = str(Path(data).resolve())
-        mlflow.log_text(yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True), "config.yaml")
-        params = {
-            k: json.dumps(v) if isinstance(v, list | dict) else v
-            for k, v in _flatten("", dumped, {}).items()
-        }
-        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-        versions = package_versions()
-        mlflow.log_dict(versions, "environment/packages.json")
-        mlflow.set_tags(
-            {
-                "cxml.task": task,
-                "cxml.version": versions.get("cxml", "unknown"),
-                "mlflow.source.git.commit": git_commit() or "unknown",
+    with quiet_mlflow():
+        configure()
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run(run_name=run_name) as run:
+            dumped = _with_defaults(config.model_dump(mode="json"))
+            if data is not None:
+                dumped["data"]["path"] = str(Path(data).resolve())
+            mlflow.log_text(
+                yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True), "config.yaml"
+            )
+            params = {
+                k: json.dumps(v) if isinstance(v, list | dict) else v
+                for k, v in _flatten("", dumped, {}).items()
             }
-        )
-        yield run
+            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            versions = package_versions()
+            mlflow.log_dict(versions, "environment/packages.json")
+            mlflow.set_tags(
+                {
+                    "cxml.task": task,
+                    "cxml.version": versions.get("cxml", "unknown"),
+                    "mlflow.source.git.commit": git_commit() or "unknown",
+                }
+            )
+            yield run
 
 
+@quiet_mlflow()
 def log_fingerprint(frame: pd.DataFrame, *, label: str | None, name: str, source: str) -> None:
     """Log :func:`data_fingerprint` of ``frame`` as params and as an MLflow dataset input."""
     fp = data_fingerprint(frame, label=label)

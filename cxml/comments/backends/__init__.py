@@ -1,4 +1,4 @@
-"""Comment-model backends, registered by versioned name in :data:`cxml.registry.backends`.
+"""Comment-model backends, added by versioned name to :data:`cxml.catalog.backends`.
 
 Every backend is a scikit-learn classifier over texts (optionally with an ``aspect`` column) that
 handles one label per row or many (see :mod:`cxml.comments.backends._linear`):
@@ -9,10 +9,9 @@ handles one label per row or many (see :mod:`cxml.comments.backends._linear`):
 * ``cxml.finetune.v1``: a fine-tuned transformers encoder (MiniLM by default);
 * ``cxml.ensemble.v1``: a stacked combination of the others.
 
-Importing this package registers them.
+Importing this package adds them; looking a name up in the catalog imports its module.
 """
 
 from cxml.comments.backends import encoder, ensemble, finetune, spacy_textcat, tfidf
-from cxml.registry import backends
 
-__all__ = ["backends", "encoder", "ensemble", "finetune", "spacy_textcat", "tfidf"]
+__all__ = ["encoder", "ensemble", "finetune", "spacy_textcat", "tfidf"]

@@ -14,9 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from cxml.catalog import backends
 from cxml.comments.backends._linear import LinearHeadBackend
 from cxml.comments.backends.tfidf import TfidfLinear
-from cxml.registry import backends
 from cxml.text.encoders import encode
 
 __all__ = ["EncoderLinear", "EncoderLinearParams"]
@@ -36,20 +36,26 @@ class EncoderLinearParams(BaseModel):
     cache: bool = Field(default=True, description="cache vectors by content hash")
 
 
-@backends.register("cxml.encoder_linear.v1", params=EncoderLinearParams)
+_DEFAULTS = EncoderLinearParams()  # the constructor's defaults, written once
+
+
+@backends.add("cxml.encoder_linear.v1", params=EncoderLinearParams)
 class EncoderLinear(LinearHeadBackend):
-    """Sentence vectors (optionally beside TF-IDF) and a logistic-regression head."""
+    """Sentence vectors (optionally beside TF-IDF) and a logistic-regression head.
+
+    Parameters are those of :class:`EncoderLinearParams`, plus ``random_state``.
+    """
 
     def __init__(
         self,
         *,
-        encoder: str = "use",
-        with_tfidf: bool = False,
-        vector_weight: float = 1.0,
-        C: float = 4.0,
-        class_weight: str | None = None,
-        max_iter: int = 2000,
-        cache: bool = True,
+        encoder: str = _DEFAULTS.encoder,
+        with_tfidf: bool = _DEFAULTS.with_tfidf,
+        vector_weight: float = _DEFAULTS.vector_weight,
+        C: float = _DEFAULTS.C,
+        class_weight: str | None = _DEFAULTS.class_weight,
+        max_iter: int = _DEFAULTS.max_iter,
+        cache: bool = _DEFAULTS.cache,
         random_state: int | None = None,
     ) -> None:
         self.encoder = encoder

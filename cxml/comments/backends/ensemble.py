@@ -19,14 +19,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from cxml._numeric import logit
+from cxml.catalog import backends, unwrap_config_errors
 from cxml.comments.backends._linear import take_rows
-from cxml.registry import backends
 
 __all__ = ["Ensemble", "EnsembleParams", "MemberSpec"]
 
 
 class MemberSpec(BaseModel):
-    """One member: a registered backend and its parameters."""
+    """One member: a backend in the catalog and its parameters."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -45,6 +46,8 @@ class EnsembleParams(BaseModel):
             MemberSpec(backend="cxml.encoder_linear.v1", params={"encoder": "use"}),
         ],
         min_length=2,
+        description="TF-IDF and multilingual sentence vectors by default; "
+        "configs/*_accurate.yaml add a fine-tuned transformer",
     )
     blend_fraction: float = Field(default=0.2, gt=0, lt=0.5)
     C: float = Field(default=1.0, gt=0, description="regularisation of the combiner")
@@ -59,21 +62,23 @@ class EnsembleParams(BaseModel):
         return members
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+_DEFAULTS = EnsembleParams().model_dump()  # the constructor's defaults, written once
 
 
-@backends.register("cxml.ensemble.v1", params=EnsembleParams)
+@backends.add("cxml.ensemble.v1", params=EnsembleParams)
 class Ensemble(ClassifierMixin, BaseEstimator):
-    """Members' probabilities combined by a logistic regression learned on a held-out slice."""
+    """Members' probabilities combined by a logistic regression learned on a held-out slice.
+
+    Parameters are those of :class:`EnsembleParams` (members as plain dicts), plus
+    ``random_state``.
+    """
 
     def __init__(
         self,
         *,
-        members: list[dict[str, Any]] | None = None,
-        blend_fraction: float = 0.2,
-        C: float = 1.0,
+        members: list[dict[str, Any]] = _DEFAULTS["members"],
+        blend_fraction: float = _DEFAULTS["blend_fraction"],
+        C: float = _DEFAULTS["C"],
         random_state: int | None = None,
     ) -> None:
         self.members = members
@@ -85,7 +90,8 @@ class Ensemble(ClassifierMixin, BaseEstimator):
         return [np.asarray(m.predict_proba(X)) for m in self.members_]
 
     def fit(self, X: Any, y: Any) -> Ensemble:
-        specs = EnsembleParams.model_validate({"members": self.members or []}).members
+        with unwrap_config_errors():
+            specs = EnsembleParams.model_validate({"members": self.members}).members
         y = np.asarray(y)
         self.multilabel_ = y.ndim == 2
         index = np.arange(len(y))
@@ -106,7 +112,7 @@ class Ensemble(ClassifierMixin, BaseEstimator):
             self.combiners_: list[LogisticRegression | None] = []
             holdout = np.zeros(target.shape)
             for k in range(y.shape[1]):
-                features = np.column_stack([_logit(p[:, k]) for p in parts])
+                features = np.column_stack([logit(p[:, k]) for p in parts])
                 if len(set(target[:, k].tolist())) < 2:  # a label absent from the slice
                     self.combiners_.append(None)
                     holdout[:, k] = np.mean([p[:, k] for p in parts], axis=0)
@@ -138,6 +144,6 @@ class Ensemble(ClassifierMixin, BaseEstimator):
             if label_combiner is None:
                 out[:, k] = np.mean([p[:, k] for p in parts], axis=0)
             else:
-                features = np.column_stack([_logit(p[:, k]) for p in parts])
+                features = np.column_stack([logit(p[:, k]) for p in parts])
                 out[:, k] = label_combiner.predict_proba(features)[:, 1]
         return out

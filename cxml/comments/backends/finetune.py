@@ -28,8 +28,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from cxml.catalog import backends
 from cxml.comments.backends._linear import split_input, take_rows
-from cxml.registry import backends
 from cxml.text.encoders import minilm_path
 
 __all__ = ["FineTuned", "FineTunedParams"]
@@ -103,23 +103,29 @@ def _tar(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-@backends.register("cxml.finetune.v1", params=FineTunedParams)
+_DEFAULTS = FineTunedParams()  # the constructor's defaults, written once
+
+
+@backends.add("cxml.finetune.v1", params=FineTunedParams)
 class FineTuned(ClassifierMixin, BaseEstimator):
-    """A transformers sequence classifier fine-tuned on the texts (and aspects)."""
+    """A transformers sequence classifier fine-tuned on the texts (and aspects).
+
+    Parameters are those of :class:`FineTunedParams`, plus ``random_state``.
+    """
 
     def __init__(
         self,
         *,
-        model: str = "minilm",
-        epochs: int = 8,
-        learning_rate: float = 8e-5,
-        batch_size: int = 16,
-        max_length: int = 128,
-        weight_decay: float = 0.01,
-        warmup_ratio: float = 0.06,
-        validation_fraction: float = 0.1,
-        patience: int = 2,
-        device: str = "auto",
+        model: str = _DEFAULTS.model,
+        epochs: int = _DEFAULTS.epochs,
+        learning_rate: float = _DEFAULTS.learning_rate,
+        batch_size: int = _DEFAULTS.batch_size,
+        max_length: int = _DEFAULTS.max_length,
+        weight_decay: float = _DEFAULTS.weight_decay,
+        warmup_ratio: float = _DEFAULTS.warmup_ratio,
+        validation_fraction: float = _DEFAULTS.validation_fraction,
+        patience: int = _DEFAULTS.patience,
+        device: str = _DEFAULTS.device,
         random_state: int | None = None,
     ) -> None:
         self.model = model

@@ -21,8 +21,8 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from cxml.catalog import backends
 from cxml.comments.backends._linear import split_input
-from cxml.registry import backends
 
 __all__ = ["SpacyTextcat", "SpacyTextcatParams"]
 
@@ -77,21 +77,27 @@ def _model_config(architecture: str, exclusive: bool, ngram_size: int) -> dict[s
     }
 
 
-@backends.register("cxml.spacy_textcat.v1", params=SpacyTextcatParams)
+_DEFAULTS = SpacyTextcatParams()  # the constructor's defaults, written once
+
+
+@backends.add("cxml.spacy_textcat.v1", params=SpacyTextcatParams)
 class SpacyTextcat(ClassifierMixin, BaseEstimator):
-    """A spaCy text classifier trained from a blank pipeline."""
+    """A spaCy text classifier trained from a blank pipeline.
+
+    Parameters are those of :class:`SpacyTextcatParams`, plus ``random_state``.
+    """
 
     def __init__(
         self,
         *,
-        lang: str = "xx",
-        architecture: str = "bow",
-        ngram_size: int = 2,
-        epochs: int = 12,
-        batch_size: int = 32,
-        dropout: float = 0.2,
-        patience: int = 3,
-        validation_fraction: float = 0.1,
+        lang: str = _DEFAULTS.lang,
+        architecture: str = _DEFAULTS.architecture,
+        ngram_size: int = _DEFAULTS.ngram_size,
+        epochs: int = _DEFAULTS.epochs,
+        batch_size: int = _DEFAULTS.batch_size,
+        dropout: float = _DEFAULTS.dropout,
+        patience: int = _DEFAULTS.patience,
+        validation_fraction: float = _DEFAULTS.validation_fraction,
         random_state: int | None = None,
     ) -> None:
         self.lang = lang

@@ -14,8 +14,8 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from cxml.catalog import backends
 from cxml.comments.backends._linear import LinearHeadBackend
-from cxml.registry import backends
 from cxml.text.normalize import normalize_text
 from cxml.text.tokenize import tokenize_many
 
@@ -43,7 +43,10 @@ def _joined_tokens(texts: list[str]) -> list[str]:
     return [" ".join(tokens) for tokens in tokenize_many(texts)]
 
 
-@backends.register("cxml.tfidf_linear.v1", params=TfidfLinearParams)
+_DEFAULTS = TfidfLinearParams()  # the constructor's defaults, written once
+
+
+@backends.add("cxml.tfidf_linear.v1", params=TfidfLinearParams)
 class TfidfLinear(LinearHeadBackend):
     """Word + character TF-IDF features and a logistic-regression head.
 
@@ -53,14 +56,14 @@ class TfidfLinear(LinearHeadBackend):
     def __init__(
         self,
         *,
-        word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] | None = (2, 5),
-        min_df: int = 2,
-        max_features: int | None = 300_000,
-        morphemes: bool = True,
-        C: float = 4.0,
-        class_weight: str | None = None,
-        max_iter: int = 1000,
+        word_ngrams: tuple[int, int] = _DEFAULTS.word_ngrams,
+        char_ngrams: tuple[int, int] | None = _DEFAULTS.char_ngrams,
+        min_df: int = _DEFAULTS.min_df,
+        max_features: int | None = _DEFAULTS.max_features,
+        morphemes: bool = _DEFAULTS.morphemes,
+        C: float = _DEFAULTS.C,
+        class_weight: str | None = _DEFAULTS.class_weight,
+        max_iter: int = _DEFAULTS.max_iter,
         random_state: int | None = None,
     ) -> None:
         self.word_ngrams = word_ngrams

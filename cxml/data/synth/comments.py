@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cxml.contracts.labels import SENTIMENTS, THEME_POLARITIES
 from cxml.data.synth import phrases as ph
 
 __all__ = ["CHANNELS", "COMMENT_COLUMNS", "REGIONS", "THEMES", "make_comments"]
@@ -64,8 +65,7 @@ COMMENT_COLUMNS = (
 CHANNELS = ("email", "chat", "phone", "web", "app")
 REGIONS = ("North Coast", "Riverside", "Highlands", "Metro Central", "Southfield")
 
-POLARITIES = ("negative", "neutral", "positive", "conflict")
-_NEG, _NEU, _POS, _CONFLICT = range(4)
+_NEG, _NEU, _POS, _CONFLICT = range(4)  # positions in THEME_POLARITIES
 
 _THEME_WEIGHTS = np.array([0.22, 0.20, 0.10, 0.14, 0.08, 0.06, 0.08, 0.07, 0.05])
 _P_NEGATIVE = np.array([0.38, 0.35, 0.40, 0.28, 0.72, 0.60, 0.50, 0.45, 0.50])
@@ -205,7 +205,7 @@ def make_comments(
     ]
     names = [sorted(THEMES[t] for t in themes) for themes in order_rows]
     theme_sentiment = [
-        {THEMES[t]: POLARITIES[pols[t]] for t in sorted(themes, key=THEMES.__getitem__)}
+        {THEMES[t]: THEME_POLARITIES[pols[t]] for t in sorted(themes, key=THEMES.__getitem__)}
         for themes, pols in zip(order_rows, pol_rows, strict=True)
     ]
     return pd.DataFrame(
@@ -215,7 +215,7 @@ def make_comments(
             "lang": langs,
             "themes": names,
             "theme_sentiment": theme_sentiment,
-            "sentiment": np.array(POLARITIES[:3])[sentiment],
+            "sentiment": np.array(SENTIMENTS)[sentiment],
             "rating": rating,
             "created_at": iso(t0, hours),
             "channel": np.array(CHANNELS)[channel],
@@ -329,7 +329,7 @@ def _clauses(
     """Clause templates with their polarity; a single theme sometimes gets a second clause."""
     out = []
     for theme, pol in zip(themes, pols, strict=True):
-        bank = ph.CLAUSES[lang][THEMES[theme]][POLARITIES[pol]]
+        bank = ph.CLAUSES[lang][THEMES[theme]][THEME_POLARITIES[pol]]
         i = int(draws.uniform() * len(bank))
         out.append((bank[i], pol))
         if len(themes) == 1 and pol != _CONFLICT and draws.chance(0.3):
@@ -346,7 +346,7 @@ def _compose(
     lean: bool,
 ) -> str:
     """The text of one comment."""
-    mood = POLARITIES[sentiment]
+    mood = SENTIMENTS[sentiment]
     slots = ph.Slots(lang, draws)
     if themes:
         clauses = [(t.format_map(slots), p) for t, p in _clauses(lang, draws, themes, pols)]

@@ -28,7 +28,8 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from cxml.config import DataConfig
-from cxml.data import COMMENTS, read_valid
+from cxml.contracts.fields import COMMENTS
+from cxml.data import read_valid
 from cxml.discovery import OUTLIER, discover, strip_noise
 from cxml.text.encoders import encode
 

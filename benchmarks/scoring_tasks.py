@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from scoring_service import service_latency  # benchmarks/scoring_service.py
 
+from benchmarks.scoring_service import service_latency
 from cxml.config import SentimentConfig, ThemesConfig
 from cxml.data.synth import make_comments
 from cxml.scoring.batch import COMMENT_INPUTS, load_comment_models
-from training.sentiment import train_sentiment
-from training.themes import train_themes
+from cxml.training.sentiment import train_sentiment
+from cxml.training.themes import train_themes
 
 ROWS = 200_000
 SMALL_ROWS = 50_000

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 unexpected failure, 2 bad input (config, data, model UR
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,7 +16,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from cxml import __version__
+from cxml._version import __version__
 from cxml.config import CsatConfig, DataConfig, SentimentConfig, ThemesConfig, load_config
 from cxml.console import output
 from cxml.errors import BadInputError, CxmlError
@@ -23,7 +24,7 @@ from cxml.errors import BadInputError, CxmlError
 if TYPE_CHECKING:
     from cxml.data import ReadSummary
     from cxml.scoring import BatchResult
-    from training.common import TrainResult
+    from cxml.training.common import TrainResult
 
 app = typer.Typer(
     name="cxml",
@@ -107,6 +108,11 @@ DayfirstOpt = Annotated[
         show_default=False,
     ),
 ]
+BatchRejectsOpt = Annotated[
+    Path | None,
+    typer.Option("--rejects", help="Rejects file (default: <output file name>.rejects.csv)."),
+]
+ChunksizeOpt = Annotated[int, typer.Option(min=1, help="Rows per chunk.")]
 ReadRejectsOpt = Annotated[
     Path | None,
     typer.Option(
@@ -195,7 +201,8 @@ def data_validate(
 
     Nothing is written unless --rejects names a file for the rejected rows.
     """
-    from cxml.data import get_schema, read_valid
+    from cxml.contracts.fields import get_schema
+    from cxml.data import read_valid
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     with output.steps(f"validating {file}"):
@@ -227,13 +234,30 @@ def _rejected_note(summary: ReadSummary, rejects: Path | None, *, option: bool =
         output.note("  (--rejects FILE writes every rejected row)")
 
 
-def _trained(result: TrainResult) -> str:
-    """Notes on the data read; says where the model was registered."""
-    output.note(f"data: {result.data.describe()}")
-    if result.rejects:
-        output.note(f"rejected rows: {result.rejects}")
+def _train(
+    title: str,
+    pipeline: Callable[..., TrainResult],
+    config: SentimentConfig | ThemesConfig | CsatConfig,
+    data: Path | None,
+    summary: Callable[[dict[str, float]], str],
+) -> None:
+    """Run a training pipeline under step output, then print the data notes and one line:
+    ``<summary> in <seconds>s; run <id>; registered <name> v<version> [aliases]``.
+
+    A run without metrics (zero-shot themes) read no data: no notes, and no time on that line.
+    """
+    started = time.perf_counter()
+    with output.steps(title) as step:
+        result = pipeline(config, data=data, on_step=step)
+    line = summary(result.metrics)
+    if result.metrics:
+        output.note(f"data: {result.data.describe()}")
+        if result.rejects:
+            output.note(f"rejected rows: {result.rejects}")
+        line += f" in {time.perf_counter() - started:.0f}s"
     reg = result.registered
-    return f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
+    where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
+    output.result(f"{line}; run {result.run_id}; {where}")
 
 
 @train_app.command("sentiment")
@@ -243,18 +267,13 @@ def train_sentiment(
     set_: SetOpt = None,
 ) -> None:
     """Train the comment sentiment model and register it as cxml-sentiment (challenger)."""
-    from training.sentiment import train_sentiment as run
+    from cxml.training.sentiment import train_sentiment as run
+
+    def summary(m: dict[str, float]) -> str:
+        return f"sentiment: val accuracy {m['val_accuracy']:.3f}, macro-F1 {m['val_macro_f1']:.3f}"
 
     cfg = load_config(SentimentConfig, config, set_ or [])
-    started = time.perf_counter()
-    with output.steps("training sentiment") as step:
-        result = run(cfg, data=data, on_step=step)
-    where = _trained(result)
-    m = result.metrics
-    output.result(
-        f"sentiment: val accuracy {m['val_accuracy']:.3f}, macro-F1 {m['val_macro_f1']:.3f} "
-        f"in {time.perf_counter() - started:.0f}s; run {result.run_id}; {where}"
-    )
+    _train("training sentiment", run, cfg, data, summary)
 
 
 @train_app.command("themes")
@@ -272,32 +291,25 @@ def train_themes(
     set_: SetOpt = None,
 ) -> None:
     """Train the theme and theme-sentiment models; register them as cxml-themes (challenger)."""
-    from training.themes import train_themes as run
+    from cxml.training.themes import train_themes as run
 
     overrides = [*(set_ or []), *([f"taxonomy={taxonomy}"] if taxonomy else [])]
     cfg = load_config(ThemesConfig, config, overrides)
-    started = time.perf_counter()
-    with output.steps("training themes") as step:
-        result = run(cfg, data=data, on_step=step)
-    m = result.metrics
-    reg = result.registered
-    where = f"registered {reg.name} v{reg.version} {list(reg.aliases)}" if reg else "not registered"
-    if not m:
-        output.result(f"themes: zero-shot from {cfg.taxonomy}; run {result.run_id}; {where}")
-        return
-    output.note(f"data: {result.data.describe()}")
-    if result.rejects:
-        output.note(f"rejected rows: {result.rejects}")
-    sentiment = (
-        f", theme sentiment accuracy {m['val_theme_sentiment_accuracy']:.3f}"
-        if "val_theme_sentiment_accuracy" in m
-        else ""
-    )
-    output.result(
-        f"themes: val micro-F1 {m['val_theme_micro_f1']:.3f}, macro-F1 "
-        f"{m['val_theme_macro_f1']:.3f}{sentiment} in {time.perf_counter() - started:.0f}s; "
-        f"run {result.run_id}; {where}"
-    )
+
+    def summary(m: dict[str, float]) -> str:
+        if not m:
+            return f"themes: zero-shot from {cfg.taxonomy}"
+        sentiment = (
+            f", theme sentiment accuracy {m['val_theme_sentiment_accuracy']:.3f}"
+            if "val_theme_sentiment_accuracy" in m
+            else ""
+        )
+        return (
+            f"themes: val micro-F1 {m['val_theme_micro_f1']:.3f}, macro-F1 "
+            f"{m['val_theme_macro_f1']:.3f}{sentiment}"
+        )
+
+    _train("training themes", run, cfg, data, summary)
 
 
 @train_app.command("csat")
@@ -307,21 +319,19 @@ def train_csat(
     set_: SetOpt = None,
 ) -> None:
     """Train the ticket bad-rating model and register it as cxml-csat (challenger)."""
-    from training.csat import train_csat as run
+    from cxml.training.csat import train_csat as run
+
+    def summary(m: dict[str, float]) -> str:
+        return (
+            f"csat: newest tickets ROC-AUC {m['val_roc_auc']:.3f} (logistic regression "
+            f"{m['val_logistic_roc_auc']:.3f}), average precision "
+            f"{m['val_average_precision']:.3f}, ECE {m['val_ece']:.3f}; flags "
+            f"{m['val_flagged_share']:.0%} at precision {m['val_precision_at_policy']:.2f}, "
+            f"recall {m['val_recall_at_policy']:.2f}"
+        )
 
     cfg = load_config(CsatConfig, config, set_ or [])
-    started = time.perf_counter()
-    with output.steps("training the ticket bad-rating model") as step:
-        result = run(cfg, data=data, on_step=step)
-    where = _trained(result)
-    m = result.metrics
-    output.result(
-        f"csat: newest tickets ROC-AUC {m['val_roc_auc']:.3f} (logistic regression "
-        f"{m['val_logistic_roc_auc']:.3f}), average precision {m['val_average_precision']:.3f}, "
-        f"ECE {m['val_ece']:.3f}; flags {m['val_flagged_share']:.0%} at precision "
-        f"{m['val_precision_at_policy']:.2f}, recall {m['val_recall_at_policy']:.2f} in "
-        f"{time.perf_counter() - started:.0f}s; run {result.run_id}; {where}"
-    )
+    _train("training the ticket bad-rating model", run, cfg, data, summary)
 
 
 @score_app.command("tickets")
@@ -343,11 +353,8 @@ def score_tickets(
     column: ColumnOpt = None,
     encoding: EncodingOpt = None,
     dayfirst: DayfirstOpt = None,
-    rejects: Annotated[
-        Path | None,
-        typer.Option("--rejects", help="Rejects file (default: <output file name>.rejects.csv)."),
-    ] = None,
-    chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
+    rejects: BatchRejectsOpt = None,
+    chunksize: ChunksizeOpt = 10_000,
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
 ) -> None:
@@ -355,8 +362,8 @@ def score_tickets(
 
     An interrupted run (even killed) continues where it stopped when run again.
     """
+    from cxml.contracts.times import parse_instant
     from cxml.data.io import count_rows
-    from cxml.data.times import parse_instant
     from cxml.scoring import score_tickets_file
 
     moment = None if as_of is None else parse_instant(as_of, name="--as-of")
@@ -395,11 +402,8 @@ def analyze_comments(
     column: ColumnOpt = None,
     encoding: EncodingOpt = None,
     dayfirst: DayfirstOpt = None,
-    rejects: Annotated[
-        Path | None,
-        typer.Option("--rejects", help="Rejects file (default: <output file name>.rejects.csv)."),
-    ] = None,
-    chunksize: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 10_000,
+    rejects: BatchRejectsOpt = None,
+    chunksize: ChunksizeOpt = 10_000,
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
 ) -> None:
@@ -522,7 +526,8 @@ def discover(
     Deterministic: the same rows in any order give the same themes. Rename the themes in
     taxonomy.yaml, then classify with: cxml train themes --taxonomy DIR/taxonomy.yaml
     """
-    from cxml.data import COMMENTS, read_valid
+    from cxml.contracts.fields import COMMENTS
+    from cxml.data import read_valid
     from cxml.discovery import discover as run
     from cxml.discovery import write_discovery
 
@@ -566,8 +571,8 @@ def metrics(
     rejects: ReadRejectsOpt = None,
 ) -> None:
     """CX metrics by segment and period, each with a 95 % confidence interval."""
+    from cxml.contracts.fields import get_schema
     from cxml.data import read_valid, write_table
-    from cxml.data.schema import get_schema
     from cxml.metrics import metric_table
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
@@ -603,7 +608,8 @@ def drivers(
     rejects: ReadRejectsOpt = None,
 ) -> None:
     """Rank themes by how much they pull the score down, with significance."""
-    from cxml.data import COMMENTS, read_valid, write_table
+    from cxml.contracts.fields import COMMENTS
+    from cxml.data import read_valid, write_table
     from cxml.metrics import driver_table
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
@@ -649,7 +655,8 @@ def report(
     dayfirst: DayfirstOpt = None,
 ) -> None:
     """One self-contained HTML report (charts embedded, personal data redacted) and CSVs."""
-    from cxml.data import COMMENTS, TICKETS, read_valid
+    from cxml.contracts.fields import COMMENTS, TICKETS
+    from cxml.data import read_valid
     from cxml.report import build_report
 
     themes_csv = discovered / "themes.csv" if discovered else None
@@ -721,7 +728,7 @@ def demo(
     rows: Annotated[int, typer.Option(min=500, help="Comments to generate for training.")] = 4000,
 ) -> None:
     """Generate data, train and register a model, score a file: all in the current folder."""
-    from cxml.demo import run_demo
+    from cxml.cli.demo import run_demo
 
     run_demo(Path.cwd(), rows=rows)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from cxml.contracts.labels import SENTIMENTS, THEME_POLARITIES
+
 __all__ = [
     "COMMENTS",
     "POST_SURVEY_FIELDS",
-    "SENTIMENTS",
     "TICKETS",
     "FieldSpec",
     "Schema",
@@ -21,8 +22,6 @@ __all__ = [
 ]
 
 Kind = Literal["id", "text", "category", "int", "float", "datetime", "labels", "label_map"]
-SENTIMENTS = ("negative", "neutral", "positive")
-THEME_POLARITIES = ("negative", "neutral", "positive", "conflict")
 
 
 @dataclass(frozen=True)

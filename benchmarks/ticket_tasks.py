@@ -22,11 +22,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from cxml.config import CsatConfig, DataConfig, load_config
-from cxml.data import TICKETS, read_valid
+from cxml.contracts.fields import TICKETS
+from cxml.data import read_valid
 from cxml.data.synth import make_tickets
 from cxml.tickets import TicketFeaturizer
-from training.csat import bad_labels, build_model, linear_baseline
-from training.evaluation import risk_metrics
+from cxml.training.csat import bad_labels, build_model, linear_baseline
+from cxml.training.evaluation import risk_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 SINGLE_TICKET_CALLS = 300

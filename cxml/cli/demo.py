@@ -24,13 +24,15 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
     store in ``folder/mlflow.db`` and ``folder/mlruns/`` (unless ``MLFLOW_TRACKING_URI`` is set).
     Returns the paths it wrote.
     """
-    from cxml.data import COMMENTS, TICKETS, read_valid
+    from cxml.contracts.fields import COMMENTS, TICKETS
+    from cxml.contracts.times import parse_instant
+    from cxml.data import read_valid
     from cxml.discovery import discover, write_discovery
     from cxml.report import build_report
     from cxml.scoring import analyze_comments_file, score_tickets_file
-    from training.csat import train_csat
-    from training.sentiment import train_sentiment
-    from training.themes import train_themes
+    from cxml.training.csat import train_csat
+    from cxml.training.sentiment import train_sentiment
+    from cxml.training.themes import train_themes
 
     started = time.perf_counter()
     work = folder / "cxml-demo"
@@ -57,7 +59,7 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
         )
         step("scoring the open tickets")
         open_path = write_table(tickets[tickets["rating"].isna()], work / "open_tickets.csv")
-        moment = pd.Timestamp(tickets["created_at"].max(), tz="UTC")
+        moment = parse_instant(tickets["created_at"].max(), name="created_at")
         at_risk = score_tickets_file(open_path, work / "open_tickets.scored.csv", as_of=moment)
         step("discovering themes in the new comments")
         discovered = discover(pd.read_csv(new_path))
