@@ -71,3 +71,16 @@ def test_bad_labels_inputs_and_params_are_named() -> None:
         SentimentClassifier().fit(["a", None], ["positive", "negative"])
     with pytest.raises(ConfigError, match="max_iterations"):
         SentimentClassifier(params={"max_iterations": 5}).fit(["a", "b"], ["positive", "negative"])
+
+
+def test_kfold_training_reports_out_of_fold_figures() -> None:
+    """Regression: k-fold training failed (cross_val_predict encoded the labels as integers)."""
+    from cxml.config import SentimentConfig
+    from cxml.data import write_table
+    from cxml.training.sentiment import train_sentiment
+
+    data = write_table(make_comments(400, lang="mixed", seed=8), "train.jsonl")
+    config = SentimentConfig.model_validate({"split": {"strategy": "kfold", "folds": 3}})
+    result = train_sentiment(config, data=data)
+    assert 0.5 < result.metrics["val_accuracy"] <= 1.0
+    assert set(result.per_label["label"]) == {"negative", "neutral", "positive"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from cxml.comments import SentimentClassifier
 from cxml.config import SentimentConfig
@@ -80,14 +80,13 @@ class SentimentPipeline(TrainingPipeline[SentimentConfig]):
             folds = StratifiedKFold(
                 config.split.folds, shuffle=True, random_state=config.split.seed
             )
-            proba = cross_val_predict(
-                clone(estimator), texts, y_va, cv=folds, method="predict_proba"
-            )
+            fold_classes, proba = _out_of_fold(estimator, texts, y_va, folds)
             on_step("fitting on all data")
             refit = time.perf_counter()
             estimator.fit(texts, y_va)
             fit_seconds = time.perf_counter() - refit
             predict_seconds = float("nan")
+            proba = proba[:, [fold_classes.index(c) for c in estimator.classes_]]
         classes = estimator.classes_
         metrics = {f"val_{k}": v for k, v in classification_metrics(y_va, proba, classes).items()}
         metrics["train_seconds"] = fit_seconds
@@ -125,3 +124,17 @@ def train_sentiment(
         Called with a short description as each step starts (the CLI shows it).
     """
     return SentimentPipeline(config, on_step=on_step).run(data)
+
+
+def _out_of_fold(
+    estimator: SentimentClassifier, texts: np.ndarray, labels: np.ndarray, folds: StratifiedKFold
+) -> tuple[list[str], np.ndarray]:
+    """Out-of-fold probabilities, columns in sorted label order (``cross_val_predict`` would
+    encode the labels as integers, which the classifier refuses)."""
+    classes = sorted(set(labels))
+    proba = np.zeros((len(labels), len(classes)))
+    for train, test in folds.split(texts, labels):
+        model = clone(estimator).fit(texts[train], labels[train])
+        columns = [classes.index(c) for c in model.classes_]
+        proba[np.ix_(test, columns)] = model.predict_proba(texts[test])
+    return classes, proba

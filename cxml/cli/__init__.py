@@ -437,9 +437,10 @@ def _batch_summary(result: BatchResult, what: str, seconds: float) -> None:
     if result.resumed:
         output.note("resumed from the checkpoint of an interrupted run")
     where = f"; {result.data.rejected:,} rejects in {result.rejects}" if result.rejects else ""
+    rate = result.rows / max(seconds, 1e-9)
     output.result(
         f"scored {result.rows:,} {what} with {', '.join(result.models)} in {seconds:.1f}s "
-        f"({result.rows / max(seconds, 1e-9):,.0f} rows/s) -> {result.output}{where}"
+        f"({rate:,.{0 if rate >= 10 else 1}f} rows/s) -> {result.output}{where}"
     )
 
 
