@@ -363,7 +363,6 @@ def score_tickets(
     An interrupted run (even killed) continues where it stopped when run again.
     """
     from cxml.contracts.times import parse_instant
-    from cxml.data.io import count_rows
     from cxml.scoring import score_tickets_file
 
     moment = None if as_of is None else parse_instant(as_of, name="--as-of")
@@ -371,9 +370,10 @@ def score_tickets(
     if engine is Engine.spark:
         _spark(file, out, "tickets", [model] if model else None, moment, config, master)
         return
-    started = time.perf_counter()
-    with output.rows(f"scoring {file.name}", count_rows(file)) as advance:
-        result = score_tickets_file(
+    _batch(
+        file,
+        "tickets",
+        lambda advance: score_tickets_file(
             file,
             out,
             model=model,
@@ -382,8 +382,8 @@ def score_tickets(
             rejects=rejects,
             chunksize=chunksize,
             on_rows=advance,
-        )
-    _batch_summary(result, "tickets", time.perf_counter() - started)
+        ),
+    )
 
 
 @analyze_app.command("comments")
@@ -411,16 +411,16 @@ def analyze_comments(
 
     An interrupted run (even killed) continues where it stopped when run again.
     """
-    from cxml.data.io import count_rows
     from cxml.scoring import analyze_comments_file
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     if engine is Engine.spark:
         _spark(file, out, "comments", model, None, config, master)
         return
-    started = time.perf_counter()
-    with output.rows(f"scoring {file.name}", count_rows(file)) as advance:
-        result = analyze_comments_file(
+    _batch(
+        file,
+        "comments",
+        lambda advance: analyze_comments_file(
             file,
             out,
             models=model,
@@ -428,11 +428,19 @@ def analyze_comments(
             rejects=rejects,
             chunksize=chunksize,
             on_rows=advance,
-        )
-    _batch_summary(result, "comments", time.perf_counter() - started)
+        ),
+    )
 
 
-def _batch_summary(result: BatchResult, what: str, seconds: float) -> None:
+def _batch(file: Path, what: str, job: Callable[[Callable[[int], None]], BatchResult]) -> None:
+    """Run a batch ``job`` (given the progress callback) under a progress bar over ``file``'s
+    rows, then print its counts and summary."""
+    from cxml.data.io import count_rows
+
+    started = time.perf_counter()
+    with output.rows(f"scoring {file.name}", count_rows(file)) as advance:
+        result = job(advance)
+    seconds = time.perf_counter() - started
     output.note(f"data: {result.data.describe()}")
     if result.resumed:
         output.note("resumed from the checkpoint of an interrupted run")
