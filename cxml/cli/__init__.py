@@ -22,6 +22,7 @@ from cxml.console import output
 from cxml.errors import BadInputError, CxmlError
 
 if TYPE_CHECKING:
+    from cxml.contracts.fields import Schema
     from cxml.data import ReadSummary
     from cxml.scoring import BatchResult
     from cxml.training.common import TrainResult
@@ -222,6 +223,26 @@ def _require_rows(file: Path, summary: ReadSummary) -> None:
         raise BadInputError(f"{file}: no rows to work on")
     why = "\n".join(f"  {line}" for line in summary.explain())
     raise BadInputError(f"{file}: every row was rejected ({summary.describe()}):\n{why}")
+
+
+def _read_rows(
+    file: Path,
+    schema: Schema,
+    config: DataConfig,
+    *,
+    require: list[str] | None = None,
+    rejects: Path | None = None,
+) -> pd.DataFrame:
+    """The good rows of ``file`` for an analysis: counts and reasons printed, exit 2 when none."""
+    from cxml.data import read_valid
+
+    frame, summary, rejects_path = read_valid(
+        file, schema, config=config, require=require or (), rejects=rejects
+    )
+    output.note(f"data: {summary.describe()}")
+    _require_rows(file, summary)
+    _rejected_note(summary, rejects_path)
+    return frame
 
 
 def _rejected_note(summary: ReadSummary, rejects: Path | None, *, option: bool = True) -> None:
@@ -581,16 +602,11 @@ def metrics(
 ) -> None:
     """CX metrics by segment and period, each with a 95 % confidence interval."""
     from cxml.contracts.fields import get_schema
-    from cxml.data import read_valid, write_table
+    from cxml.data import write_table
     from cxml.metrics import metric_table
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
-    frame, summary, rejects_path = read_valid(
-        file, get_schema(kind.value), config=config, rejects=rejects
-    )
-    output.note(f"data: {summary.describe()}")
-    _require_rows(file, summary)
-    _rejected_note(summary, rejects_path)
+    frame = _read_rows(file, get_schema(kind.value), config, rejects=rejects)
     table = metric_table(
         frame,
         metric,  # type: ignore[arg-type]
@@ -618,16 +634,11 @@ def drivers(
 ) -> None:
     """Rank themes by how much they pull the score down, with significance."""
     from cxml.contracts.fields import COMMENTS
-    from cxml.data import read_valid, write_table
+    from cxml.data import write_table
     from cxml.metrics import driver_table
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
-    frame, summary, rejects_path = read_valid(
-        file, COMMENTS, config=config, require=["rating"], rejects=rejects
-    )
-    output.note(f"data: {summary.describe()}")
-    _require_rows(file, summary)
-    _rejected_note(summary, rejects_path)
+    frame = _read_rows(file, COMMENTS, config, require=["rating"], rejects=rejects)
     table = driver_table(frame, score=score, min_count=min_count)  # type: ignore[arg-type]
     if table.empty:
         raise BadInputError(
