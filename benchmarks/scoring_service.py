@@ -3,11 +3,13 @@
 A ticket model is trained on generated tickets and registered as ``cxml-csat`` in an MLflow
 store in ``tracking_dir`` (in a child process, so nothing of MLflow's global state or the working
 folder changes here), then ``cxml serve`` runs in another child (uvicorn, two workers, the API
-key on, only the ticket model served) on a free port. For each concurrency ``c``, ``c`` threads
-each hold one ``httpx.Client`` and send one ticket after another for ``seconds`` (a closed
-loop: a client sends its next request when the answer to the last one is in). Latency is the
-client's wall time per request, so it includes the clients' own time: on a small machine the
-clients, the two workers and anything else running share the cores.
+key on, only the ticket model served, the prediction log on) on a free port, measured once every
+worker is ready. For each concurrency ``c``, ``c`` threads each hold one ``httpx.Client`` and
+send one ticket after another for ``seconds`` (a closed loop: a client sends its next request
+when the answer to the last one is in). Latency is the client's wall time per request, so it
+includes the clients' own time: on a small machine the clients, the two workers and anything
+else running share the cores. Once the service has stopped, the log must hold a row for every
+ticket answered. The service is then measured again without the log, at 10 clients.
 
 Run alone: ``python benchmarks/scoring_service.py [--seconds 10] [--dir FOLDER]``.
 """
@@ -18,7 +20,9 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +39,7 @@ import numpy as np
 
 from cxml.contracts.fields import POST_SURVEY_FIELDS
 from cxml.data.synth import make_tickets
+from cxml.monitoring.log import PredictionLog
 
 __all__ = ["service_latency"]
 
@@ -57,6 +62,7 @@ def service_latency(
     tracking_dir: Path,
     concurrency: tuple[int, ...] = (1, 10, 50),
     seconds: float = 10.0,
+    unlogged: tuple[int, ...] = (10,),
 ) -> dict[str, float]:
     """Serve a freshly trained ticket model and measure it under closed-loop clients.
 
@@ -68,13 +74,17 @@ def service_latency(
         Numbers of concurrent clients, measured one after the other.
     seconds : float, default=10.0
         Measuring time at each concurrency.
+    unlogged : tuple of int, default=(10,)
+        Concurrencies measured again with the prediction log off.
 
     Returns
     -------
     dict of str to float
         ``service_p50_ms_c{c}`` and ``service_p99_ms_c{c}`` for each concurrency,
-        ``service_requests_per_second_c{c}`` for each, and ``service_errors`` (answers other
-        than 200 and failed requests, over every concurrency).
+        ``service_requests_per_second_c{c}`` for each, the same with the suffix ``_nolog`` for
+        the ``unlogged`` ones, ``service_errors`` (answers other than 200 and failed requests,
+        over every run) and ``service_log_rows_missing`` (tickets answered 200 with the log on
+        that it does not hold once the service stopped; 0 when all is well).
     """
     folder = Path(tracking_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,17 +98,27 @@ def service_latency(
     )
     key = secrets.token_urlsafe(24)
     bodies = _bodies(REQUEST_TICKETS)
+    log = folder / "prediction-log"
+    shutil.rmtree(log, ignore_errors=True)
     figures: dict[str, float] = {}
-    errors = 0
-    with _server(folder, env | {"CXML_API_KEY": key}) as base:
-        for clients in concurrency:
-            latencies, failed = _closed_loop(base, key, bodies, clients, seconds)
-            errors += failed
-            ms = 1000 * np.asarray(latencies) if latencies else np.array([np.nan])
-            figures[f"service_p50_ms_c{clients}"] = float(np.percentile(ms, 50))
-            figures[f"service_p99_ms_c{clients}"] = float(np.percentile(ms, 99))
-            figures[f"service_requests_per_second_c{clients}"] = len(latencies) / seconds
+    errors = answered = 0
+    for suffix, runs, log_url in (("", concurrency, str(log)), ("_nolog", unlogged, "")):
+        server_env = env | {"CXML_API_KEY": key, "CXML_PREDICTION_LOG": log_url}
+        with _server(folder, server_env) as base:
+            for clients in runs:
+                latencies, failed, ok = _closed_loop(base, key, bodies, clients, seconds)
+                errors += failed
+                answered += ok if log_url else 0
+                ms = 1000 * np.asarray(latencies) if latencies else np.array([np.nan])
+                figures[f"service_p50_ms_c{clients}{suffix}"] = float(np.percentile(ms, 50))
+                figures[f"service_p99_ms_c{clients}{suffix}"] = float(np.percentile(ms, 99))
+                figures[f"service_requests_per_second_c{clients}{suffix}"] = (
+                    len(latencies) / seconds
+                )
     figures["service_errors"] = float(errors)
+    figures["service_log_rows_missing"] = float(
+        answered - len(PredictionLog(log).read("csat").frame)
+    )
     return figures
 
 
@@ -127,9 +147,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _workers_ready(base: str) -> bool:
+    """Whether every worker has loaded its model: ``/metrics`` adds up the workers' loads.
+
+    ``/readyz`` is answered by whichever worker takes the connection, so it turns 200 with the
+    first worker; clients that connected then would all stay on that worker."""
+    if httpx.get(f"{base}/readyz", timeout=5).status_code != 200:
+        return False
+    metrics = httpx.get(f"{base}/metrics", timeout=5).text
+    loads = re.findall(r'^cxml_model_loads_total\{task="csat"\} (\S+)$', metrics, re.MULTILINE)
+    return bool(loads) and float(loads[0]) >= WORKERS
+
+
 @contextlib.contextmanager
 def _server(folder: Path, env: dict[str, str], startup_seconds: float = 300) -> Iterator[str]:
-    """``cxml serve`` with :data:`WORKERS` workers; yields its base URL, stops it on exit."""
+    """``cxml serve`` with :data:`WORKERS` workers; yields its base URL once every worker is
+    ready, stops it on exit."""
     port = _free_port()
     command = (
         "from cxml.scoring.service import serve; "
@@ -151,7 +184,7 @@ def _server(folder: Path, env: dict[str, str], startup_seconds: float = 300) -> 
             if server.poll() is not None:
                 raise RuntimeError(f"the server exited: {(folder / 'server.log').read_text()}")
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                if _workers_ready(base):
                     break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the server was not ready in {startup_seconds:.0f} s")
@@ -168,19 +201,22 @@ def _server(folder: Path, env: dict[str, str], startup_seconds: float = 300) -> 
 
 def _closed_loop(
     base: str, key: str, bodies: list[bytes], clients: int, seconds: float
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, int]:
     """``clients`` threads sending one ticket per request for ``seconds``; the latencies of the
-    answers that were 200, and the number of other answers and failed requests."""
+    answers that were 200, the number of other answers and failed requests, and the number of
+    answers that were 200 including each client's first (unmeasured) request."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures = [0] * clients
+    first_ok = [0] * clients
     ready = threading.Barrier(clients + 1)
     stop = threading.Event()
     headers = {"X-API-Key": key, "Content-Type": "application/json"}
 
     def client(i: int) -> None:
         with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
-            with contextlib.suppress(httpx.HTTPError):
-                http.post("/v1/tickets:score", content=bodies[i % len(bodies)])  # connect
+            with contextlib.suppress(httpx.HTTPError):  # connect
+                first = http.post("/v1/tickets:score", content=bodies[i % len(bodies)])
+                first_ok[i] = int(first.status_code == 200)
             ready.wait(timeout=300)
             n = i
             while not stop.is_set():
@@ -205,7 +241,8 @@ def _closed_loop(
     stop.set()
     for thread in threads:
         thread.join()
-    return [t for per_client in latencies for t in per_client], sum(failures)
+    measured = [t for per_client in latencies for t in per_client]
+    return measured, sum(failures), len(measured) + sum(first_ok)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,12 +5,15 @@ Exit codes of the ``cxml`` command:
 * ``0``: success;
 * ``1``: an unexpected failure (a bug, a crashed dependency);
 * ``2``: bad input the user can fix: a config, a data file, a model URI or a command option;
-* ``3``: not enough data to train (too few rows or examples of a label).
+* ``3``: the check said no (:data:`SAID_NO`): ``cxml monitor`` raised an alert,
+  ``cxml promote --if-better`` or ``cxml retrain`` kept the champion, or there was not enough
+  data to train (too few rows or examples of a label), so the model in use stays.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "SAID_NO",
     "BadInputError",
     "ConfigError",
     "CxmlError",
@@ -19,6 +22,10 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
 ]
+
+
+#: Exit code of a check that said no: an alert, a champion kept, too little data to train.
+SAID_NO = 3
 
 
 class CxmlError(Exception):
@@ -63,4 +70,4 @@ class ModelNotFoundError(ModelLoadError):
 class InsufficientDataError(CxmlError):
     """Too little data, or too few examples of a label, to train a model."""
 
-    exit_code = 3
+    exit_code = SAID_NO

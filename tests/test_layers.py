@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("cxml.data",),
     ("cxml.comments", "cxml.tickets", "cxml.discovery", "cxml.metrics"),
     ("cxml.tracking",),
+    ("cxml.monitoring",),
     ("cxml.training",),
     ("cxml.scoring",),
     ("cxml.report",),

@@ -11,7 +11,12 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 #: Notebooks that train and register models: their MLflow store must be in their own folder.
 #: (voc_theme_mining analyses comments without MLflow.)
-TRAINS_MODELS = {"csat_model_review", "retraining_workflow", "sentiment_model_review"}
+TRAINS_MODELS = {
+    "csat_model_review",
+    "monitoring",
+    "retraining_workflow",
+    "sentiment_model_review",
+}
 
 
 def test_notebooks_are_found() -> None:

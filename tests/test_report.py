@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import open_in_chromium
 
 from cxml.contracts.fields import COMMENTS
 from cxml.data import read_valid, write_table
@@ -43,7 +41,6 @@ SECTIONS = [
     "Example comments",
     "Tickets",
 ]
-CHROMIUM = shutil.which("chromium")
 
 
 def _inputs(folder: Path) -> dict[str, Any]:
@@ -192,67 +189,15 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
     assert not (tmp_path / "r.html").exists()
 
 
-_COUNT_IMAGES = """<script>
-addEventListener("load", () => {
-  const images = [...document.images];
-  const loaded = images.filter((i) => i.complete && i.naturalWidth > 0);
-  document.body.dataset.images = loaded.length + "/" + images.length;
-});
-</script></body>"""
-
-
-def _chromium(*args: str, profile: Path) -> str:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        f"--user-data-dir={profile}",
-    ]
-    done = subprocess.run(
-        [str(CHROMIUM), *flags, *args], capture_output=True, text=True, timeout=120, check=True
-    )
-    return done.stdout
-
-
 @pytest.mark.integration
 def test_renders_in_headless_chromium(
     built: tuple[ReportResult, dict[str, Any]], tmp_path: Path
 ) -> None:
-    from PIL import Image
-
-    if CHROMIUM is None:
-        # CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but chromium is not installed: the install step failed")
-        pytest.skip("headless check needs Debian's chromium package")
-
     result, inputs = built
-    page = tmp_path / "page.html"
-    page.write_text(_html(result).replace("</body>", _COUNT_IMAGES), encoding="utf-8")
-    dom = _chromium(
-        "--virtual-time-budget=10000", "--dump-dom", page.as_uri(), profile=tmp_path / "p1"
-    )
-    counted = re.search(r'data-images="(\d+)/(\d+)"', dom)
-    assert counted, "the page did not finish loading"
-    assert counted[1] == counted[2] and int(counted[2]) >= 5
+    dom, (loaded, images), pixels = open_in_chromium(result.html, tmp_path)
+    assert loaded == images and images >= 5
     value = csat(inputs["comments"]["rating"]).value
     assert f'<div class="value">{value:.1f}<span class="unit">%</span>' in dom
     assert all(f"<h2>{heading}</h2>" in dom for heading in SECTIONS)
-
-    shot = tmp_path / "shot.png"
-    _chromium(
-        "--window-size=1100,1400",
-        "--hide-scrollbars",
-        f"--screenshot={shot}",
-        result.html.as_uri(),
-        profile=tmp_path / "p2",
-    )
-    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.shape == (1400, 1100)
     assert pixels.std() > 20 and (pixels < 200).mean() > 0.02  # text and charts, not blank

@@ -9,13 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_cli
 from sklearn.linear_model import LogisticRegression
 
 from cxml.data.synth import (
+    DRIFT_KINDS,
     POST_SURVEY_COLUMNS,
     THEMES,
     TICKET_COEFFICIENTS,
     TICKET_COLUMNS,
+    Drift,
     make_comments,
     make_tickets,
 )
@@ -277,3 +280,214 @@ def test_edge_cases_and_invalid_arguments() -> None:
         make_tickets(5, open_share=1.5)
     with pytest.raises(ValueError, match="days"):
         make_tickets(5, days=0)
+
+
+# --- drift ----------------------------------------------------------------------------------
+
+STREAM = {"lang": "mixed", "seed": 21, "start": "2026-01-05", "days": 16 * 7, "spike": False}
+WORD = re.compile(r"[^\W\d_]{3,}")
+CHATBOT = re.compile(r"chatbot|virtual assistant|automated assistant|\bbot\b|챗봇|상담봇")
+
+
+def _weeks(frame: pd.DataFrame) -> pd.Series:
+    """0-based weeks as the monitor counts them: from the Monday on or before the first row."""
+    created = pd.to_datetime(frame["created_at"])
+    monday = created.min().normalize() - pd.Timedelta(days=created.min().weekday())
+    return (created - monday).dt.days // 7
+
+
+def _words(texts: Any) -> set[str]:
+    """Lower-case words of three letters or more in ``texts`` (nested dicts of tuples too)."""
+    if isinstance(texts, dict):
+        return set().union(*(_words(v) for v in texts.values()))
+    return set(WORD.findall(" ".join(texts).lower()))
+
+
+def _split(frame: pd.DataFrame, week: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    late = _weeks(frame) >= week
+    return frame[~late], frame[late]
+
+
+@pytest.fixture(scope="module")
+def stream() -> pd.DataFrame:
+    return make_tickets(12_000, **STREAM)
+
+
+@pytest.fixture(scope="module")
+def comment_stream() -> pd.DataFrame:
+    return make_comments(12_000, **STREAM)
+
+
+def test_drift_validates_its_arguments() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Drift("surge", week=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="week"):
+        Drift("new_theme", week=-1)
+    with pytest.raises(ValueError, match="strength"):
+        Drift("new_theme", week=1, strength=0.0)
+    with pytest.raises(ValueError, match="no target"):
+        Drift("language_mix", week=1, target="ko")
+    with pytest.raises(ValueError, match="one of email, chat"):
+        make_tickets(50, drift=Drift("slow_queues", week=0, target="fax"))
+    with pytest.raises(ValueError, match="one of delivery"):
+        make_comments(50, drift=Drift("category_surge", week=0, target="account"))
+    with pytest.raises(ValueError, match="lang='mixed'"):
+        make_tickets(50, lang="en", drift=Drift("language_mix", week=0))
+
+
+def test_drift_weeks_start_on_the_monday_of_the_start_day() -> None:
+    thursday = np.datetime64("2026-01-01T00:00:00")
+    assert Drift("new_theme", week=0).start_hours(thursday) == -72.0  # Monday 2025-12-29
+    assert Drift("new_theme", week=8).first_day(thursday) == np.datetime64("2026-02-23")
+    assert Drift("new_theme", week=8).start_hours(thursday) == (31 + 22) * 24.0
+    monday = np.datetime64("2026-01-05T00:00:00")
+    assert Drift("new_theme", week=2).start_hours(monday) == 14 * 24.0
+
+
+def test_no_drift_is_the_default() -> None:
+    pd.testing.assert_frame_equal(
+        make_tickets(500, lang="mixed", seed=4, drift=None), make_tickets(500, lang="mixed", seed=4)
+    )
+    pd.testing.assert_frame_equal(
+        make_comments(500, lang="mixed", seed=4, drift=None),
+        make_comments(500, lang="mixed", seed=4),
+    )
+
+
+@pytest.mark.parametrize("kind", DRIFT_KINDS)
+@pytest.mark.parametrize("make", [make_tickets, make_comments], ids=["tickets", "comments"])
+def test_rows_before_the_change_are_the_rows_without_it(kind: str, make: Any) -> None:
+    plain = make(3000, **STREAM)
+    drifted = make(3000, **STREAM, drift=Drift(kind, week=8))  # type: ignore[arg-type]
+    before = _weeks(plain) < 8
+    assert 0.4 < before.mean() < 0.6
+    pd.testing.assert_frame_equal(drifted[before], plain[before])
+    assert not drifted[~before].equals(plain[~before])
+    assert list(drifted.columns) == list(plain.columns)
+    pd.testing.assert_series_equal(drifted["created_at"], plain["created_at"])
+
+
+def test_without_the_spike_weeks_are_alike(stream: pd.DataFrame) -> None:
+    delivery = (stream["category"] == "delivery").groupby(_weeks(stream)).mean()
+    assert delivery.between(0.18, 0.30).all()
+    spiky = make_tickets(12_000, **{**STREAM, "spike": True})
+    assert (spiky["category"] == "delivery").groupby(_weeks(spiky)).mean().max() > 0.33
+
+
+def test_category_surge_raises_the_share_with_new_wording(stream: pd.DataFrame) -> None:
+    drifted = make_tickets(12_000, **STREAM, drift=Drift("category_surge", week=8))
+    account = (drifted["category"] == "account").groupby(_weeks(drifted)).mean()
+    assert account[:8].between(0.07, 0.17).all()
+    assert account[8:].between(0.21, 0.35).all()
+    before, after = _split(drifted)
+    assert (after["category"] == "account").mean() == pytest.approx(0.28 * 0.95, abs=0.02)
+    surge_words = {w for bank in ph.SURGE_ISSUES.values() for w in _words(bank)}
+    new_words = surge_words - _words(stream["text"])
+    novel = drifted["text"].map(lambda text: bool(_words([text]) & new_words))
+    assert not novel[before.index].any()
+    is_account = after["category"] == "account"
+    assert 0.45 < novel[after.index][is_account].mean() < 0.7  # (28 - 12) / 28 are new
+    assert not novel[after.index][after["category"].notna() & ~is_account].any()
+    # the rating model is the generator's: calibrated after the change too
+    bad = after["rating"] <= 2
+    assert bad.mean() == pytest.approx(after["true_bad_probability"].mean(), abs=0.02)
+
+
+@pytest.mark.parametrize("target", [None, "email"])
+def test_slow_queues_slow_first_replies_and_raise_bad_ratings(
+    stream: pd.DataFrame, target: str | None
+) -> None:
+    drifted = make_tickets(12_000, **STREAM, drift=Drift("slow_queues", week=8, target=target))
+    wait = _hours(drifted["first_response_at"], drifted["created_at"])
+    plain_wait = _hours(stream["first_response_at"], stream["created_at"])
+    before, after = _split(drifted)
+    assert wait[before.index].equals(plain_wait[before.index])
+    for channel in ("email", "chat"):
+        on = drifted["channel"] == channel
+        ratio = wait[after.index][on].median() / wait[before.index][on].median()
+        if target in (None, channel):  # x3 after the opening; chat waits also for the opening
+            assert 2.0 < ratio < 3.0 if channel == "email" else 1.8 < ratio < 3.3
+        else:
+            assert 0.7 < ratio < 1.4
+    risen = (
+        after["true_bad_probability"].mean()
+        - stream.loc[after.index, "true_bad_probability"].mean()
+    )
+    assert risen > (0.02 if target is None else 0.01)
+    bad = after["rating"] <= 2
+    assert bad.mean() == pytest.approx(after["true_bad_probability"].mean(), abs=0.02)
+    assert bad.mean() > (stream.loc[after.index, "rating"] <= 2).mean()
+
+
+@pytest.mark.parametrize("make", [make_tickets, make_comments], ids=["tickets", "comments"])
+def test_language_mix_raises_the_korean_share(make: Any) -> None:
+    drifted = make(12_000, **STREAM, drift=Drift("language_mix", week=8, strength=1.0))
+    korean = (drifted["lang"] == "ko").groupby(_weeks(drifted)).mean()
+    assert korean[:8].between(0.24, 0.36).all()
+    assert korean[8:].between(0.38, 0.52).all()
+    _, after = _split(drifted)
+    assert (after["lang"] == "ko").mean() == pytest.approx(0.45, abs=0.02)
+    assert after.loc[after["lang"] == "ko", "text"].str.contains(HANGUL).all()
+
+
+def test_new_theme_in_tickets_changes_words_not_ratings(stream: pd.DataFrame) -> None:
+    drifted = make_tickets(12_000, **STREAM, drift=Drift("new_theme", week=8, strength=0.5))
+    mentions = drifted["text"].str.contains(CHATBOT)
+    assert not stream["text"].str.contains(CHATBOT).any()
+    before, after = _split(drifted)
+    assert not mentions[before.index].any()
+    assert mentions[after.index].mean() == pytest.approx(0.15, abs=0.02)
+    for column in ("rating", "true_bad_probability", "category", "created_at"):
+        pd.testing.assert_series_equal(drifted[column], stream[column])
+
+
+def test_comment_drifts_move_themes_sentiment_and_words(comment_stream: pd.DataFrame) -> None:
+    def share(frame: pd.DataFrame, theme: str, polarity: str | None = None) -> float:
+        hit = frame["theme_sentiment"].map(lambda d: theme in d and polarity in (None, d[theme]))
+        return float(hit.mean())
+
+    plain_before, plain_after = _split(comment_stream)
+    assert share(plain_after, "billing_payment") == pytest.approx(
+        share(plain_before, "billing_payment"), abs=0.02
+    )
+    _, after = _split(make_comments(12_000, **STREAM, drift=Drift("category_surge", week=8)))
+    assert share(after, "billing_payment") > 2.5 * share(plain_after, "billing_payment")
+
+    _, after = _split(make_comments(12_000, **STREAM, drift=Drift("slow_queues", week=8)))
+    assert share(after, "waiting_time", "negative") > 2 * share(
+        plain_after, "waiting_time", "negative"
+    )
+    assert after["rating"].mean() < plain_after["rating"].mean() - 0.05
+
+    drifted = make_comments(12_000, **STREAM, drift=Drift("new_theme", week=8))
+    before, after = _split(drifted)
+    mentions = drifted["text"].str.contains(CHATBOT)
+    assert not comment_stream["text"].str.contains(CHATBOT).any()
+    assert not mentions[before.index].any()
+    assert mentions[after.index].mean() == pytest.approx(0.25, abs=0.02)
+    assert drifted["themes"].map(lambda t: set(t) <= set(THEMES)).all()  # a theme outside them
+    negative = after["sentiment"] == "negative"
+    assert negative[mentions].mean() > negative[~mentions].mean() + 0.2
+    assert after["rating"][mentions].mean() < after["rating"][~mentions].mean()
+    assert not after["text"].str.contains(UNRESOLVED).any()
+
+
+def test_cli_writes_a_weekly_stream_with_a_change(tmp_path: Any) -> None:
+    out = tmp_path / "stream.csv"
+    args = ["data", "synth", "tickets", "--weeks", "4", "--per-week", "300", "--lang", "mixed"]
+    args += ["--no-spike", "--drift", "category_surge", "--drift-week", "2", "--out", str(out)]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "category_surge from week 2 (2026-01-19)" in result.stdout
+    frame = pd.read_csv(out)
+    assert len(frame) == 1200
+    created = pd.to_datetime(frame["created_at"])
+    assert created.min() >= pd.Timestamp("2026-01-05")  # the first Monday on or after --start
+    assert created.max() < pd.Timestamp("2026-02-02")
+    expected = make_tickets(
+        1200, **{**STREAM, "days": 28, "seed": 0}, drift=Drift("category_surge", week=2)
+    )
+    assert frame["text"].tolist() == expected["text"].tolist()
+    bad = run_cli("data", "synth", "comments", "--drift", "language_mix", "--out", str(out))
+    assert bad.returncode == 2
+    assert "lang='mixed'" in bad.stderr

@@ -3,16 +3,19 @@ model."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import pandas as pd
 
 from cxml.config import RegistryConfig
 from cxml.data import ReadSummary
 from cxml.errors import InsufficientDataError
+from cxml.monitoring.profile import PROFILE_ARTIFACT, PROFILE_FILE, ReferenceProfile
 from cxml.tracking import log_model, register
 from cxml.tracking.registry import RegisteredVersion
 
@@ -67,12 +70,26 @@ def log_and_register(
     on_step: Callable[[str], None],
     input_example: pd.DataFrame = COMMENT_EXAMPLE,
     optional_inputs: tuple[str, ...] = ("lang",),
+    profile: ReferenceProfile | None = None,
 ) -> tuple[str, RegisteredVersion | None]:
-    """Log ``model`` to the active run as the task's pyfunc and register it when enabled."""
+    """Log ``model`` to the active run as the task's pyfunc and register it when enabled.
+
+    A reference ``profile`` is stored among the model's artifacts (so it travels with the
+    registered version) and, for browsing, as the run's ``monitoring/reference_profile.json``.
+    """
     on_step("logging the model")
-    model_uri = log_model(
-        model, task=task, input_example=input_example, optional_inputs=optional_inputs
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        artifacts: dict[str, Path] = {}
+        if profile is not None:
+            artifacts[PROFILE_ARTIFACT] = profile.save(Path(tmp) / PROFILE_FILE)
+            mlflow.log_artifact(str(artifacts[PROFILE_ARTIFACT]), "monitoring")
+        model_uri = log_model(
+            model,
+            task=task,
+            input_example=input_example,
+            optional_inputs=optional_inputs,
+            artifacts=artifacts,
+        )
     if not registry.enabled:
         return model_uri, None
     on_step(f"registering {registry.name}")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -24,6 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from cxml.config import CsatConfig
 from cxml.contracts.fields import TICKETS
 from cxml.contracts.tickets import ticket_inputs
+from cxml.contracts.times import utc_ns
 from cxml.data.synth import make_tickets
 from cxml.errors import BadInputError
 from cxml.tickets import TicketFeaturizer, TicketRiskModel, check_ticket_counts
@@ -92,6 +94,25 @@ def linear_baseline(config: CsatConfig) -> Pipeline:
     )
 
 
+def _whole_weeks(created: pd.Series) -> np.ndarray:
+    """Which tickets fall in the whole weeks counted back from the newest one (all of them when
+    they span less than a week, or have no times).
+
+    >>> times = pd.Series(pd.date_range("2026-03-01", periods=10, freq="D", tz="UTC"))
+    >>> _whole_weeks(times).tolist()
+    [False, False, False, True, True, True, True, True, True, True]
+    """
+    stamps = utc_ns(created)
+    known = ~np.isnat(stamps)
+    if not known.any():
+        return np.ones(len(stamps), dtype=bool)
+    newest = stamps[known].max()
+    weeks = (newest - stamps[known].min()) // np.timedelta64(7, "D")
+    if weeks < 1:
+        return np.ones(len(stamps), dtype=bool)
+    return known & (stamps > newest - weeks * np.timedelta64(7, "D"))
+
+
 def _rated(data: Labelled) -> tuple[pd.DataFrame, np.ndarray]:
     """The rated tickets without their label, and the label (1 = bad)."""
     return data.frame.drop(columns=data.label), data.frame[data.label].to_numpy()
@@ -131,7 +152,8 @@ class CsatPipeline(TrainingPipeline[CsatConfig]):
         scored = time.perf_counter()
         p = model.predict_proba(held)[:, 1]
         predict_seconds = time.perf_counter() - scored
-        metrics = {f"val_{k}": v for k, v in risk_metrics(y, p, model.predict(held) == 1).items()}
+        flagged = model.flag_policy.flag(p)
+        metrics = {f"val_{k}": v for k, v in risk_metrics(y, p, flagged).items()}
         on_step("fitting the logistic-regression baseline")
         linear = linear_baseline(config).fit(rated.iloc[older], bad[older])
         metrics["val_logistic_roc_auc"] = roc_auc_score(y, linear.predict_proba(held)[:, 1])
@@ -152,7 +174,30 @@ class CsatPipeline(TrainingPipeline[CsatConfig]):
         lift = lift_table(y, p)
         figures = {f"evaluation/{name}.png": figure for name, figure in risk_figures(y, p).items()}
         tables = {"evaluation/lift_by_decile.json": lift}
-        return Evaluation(model, metrics, lift, tables=tables, figures=figures)
+        outputs = pd.DataFrame({"bad_rating_probability": p, "at_risk": flagged})
+        return Evaluation(
+            model, metrics, lift, tables=tables, figures=figures, held_out=held, outputs=outputs
+        )
+
+    def reference_scores(
+        self, evaluation: Evaluation, model: TicketRiskModel
+    ) -> tuple[pd.DataFrame, Any, pd.DataFrame]:
+        """The newest tickets of whole weeks, as the registered model sees them.
+
+        Whole weeks (counted back from the newest ticket): a slice that starts mid-week has
+        another weekday mix, and durations follow the weekday. Refitted, the registered model
+        learned its booster and text model from the older ``model.calibration_fraction`` split,
+        which leaves out the held-out tickets whenever ``split.validation_fraction`` is not
+        larger (both 0.2 by default); its probabilities and text scores there are what it gives
+        new tickets. Otherwise the evaluated model's view is the reference.
+        """
+        held, scorer, outputs = super().reference_scores(evaluation, model)
+        keep = _whole_weeks(held["created_at"])
+        held = held[keep]
+        calibration = self.config.model.calibration_fraction
+        if model is not evaluation.model and self.config.split.validation_fraction <= calibration:
+            return held, model, model.predict_frame(held)
+        return held, scorer, outputs[keep].reset_index(drop=True)
 
     def final_model(self, data: Labelled, evaluation: Evaluation) -> TicketRiskModel:
         """Refit on every rated ticket (``split.refit``); log its feature gains and policy."""
@@ -169,6 +214,15 @@ class CsatPipeline(TrainingPipeline[CsatConfig]):
         mlflow.log_table(importance, "evaluation/feature_importance.json")
         mlflow.log_dict(asdict(model.flag_policy), "policy.json")
         return model
+
+    def policy(self, model: TicketRiskModel) -> dict[str, float]:
+        policy = model.flag_policy
+        return {
+            "threshold": policy.threshold,
+            "expected_precision": policy.expected_precision,
+            "expected_recall": policy.expected_recall,
+            "expected_flag_share": policy.expected_flag_share,
+        }
 
 
 def train_csat(

@@ -21,6 +21,8 @@ import pandas as pd
 from cxml.config import CsatConfig, SentimentConfig, ThemesConfig
 from cxml.data import read_valid
 from cxml.errors import BadInputError
+from cxml.monitoring.inputs import drift_inputs
+from cxml.monitoring.profile import ReferenceProfile, build_profile
 from cxml.tracking import log_fingerprint, training_run
 
 from .common import COMMENT_EXAMPLE, TrainResult, log_and_register
@@ -68,6 +70,11 @@ class Evaluation:
         Figures per label (or per decile), returned as :attr:`TrainResult.per_label`.
     tables, figures : dict, default={}
         Logged under their artifact paths with ``mlflow.log_table`` and ``mlflow.log_figure``.
+    held_out : DataFrame, default=None
+        The evaluation rows as the model reads them, for the reference profile
+        (:mod:`cxml.monitoring.profile`); None: the model is logged without one.
+    outputs : DataFrame, default=None
+        The output columns the evaluated model gave ``held_out``, row for row.
     """
 
     model: Any
@@ -75,6 +82,8 @@ class Evaluation:
     table: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    held_out: pd.DataFrame | None = None
+    outputs: pd.DataFrame | None = None
 
 
 class TrainingPipeline(ABC, Generic[ConfigT]):
@@ -122,6 +131,30 @@ class TrainingPipeline(ABC, Generic[ConfigT]):
         """The model to register: the evaluated one unless a task refits it."""
         return evaluation.model
 
+    def policy(self, model: Any) -> dict[str, float] | None:
+        """The registered ``model``'s flag policy, for its reference profile (None: no flags)."""
+        return None
+
+    def reference_scores(
+        self, evaluation: Evaluation, model: Any
+    ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+        """The reference rows, the model whose view of them is the reference, and its outputs on
+        them: the held-out rows and the evaluated model, which never trained on them (a task
+        whose registered model did not train on them either scores them with it instead)."""
+        assert evaluation.held_out is not None and evaluation.outputs is not None
+        return evaluation.held_out, evaluation.model, evaluation.outputs
+
+    def profile(self, evaluation: Evaluation, model: Any) -> ReferenceProfile | None:
+        """The reference profile of the held-out rows (:meth:`reference_scores`), with the
+        validation metrics and the policy of the registered ``model``."""
+        if evaluation.held_out is None or evaluation.outputs is None:
+            return None
+        self.on_step("profiling the held-out rows")
+        rows, scorer, outputs = self.reference_scores(evaluation, model)
+        inputs = drift_inputs(self.task, scorer, rows)
+        performance = {k: v for k, v in evaluation.metrics.items() if k.startswith("val_")}
+        return build_profile(self.task, inputs, outputs, performance, policy=self.policy(model))
+
     def run(self, data: str | Path | None = None) -> TrainResult:
         """Train, evaluate, log and (by default) register; ``data`` overrides ``data.path``."""
         config = self.config
@@ -146,13 +179,15 @@ class TrainingPipeline(ABC, Generic[ConfigT]):
                 mlflow.log_table(table, name)
             for name, figure in evaluation.figures.items():
                 mlflow.log_figure(figure, name)
+            model = self.final_model(labelled, evaluation)
             model_uri, registered = log_and_register(
-                self.final_model(labelled, evaluation),
+                model,
                 task=self.task,
                 registry=config.registry,
                 on_step=self.on_step,
                 input_example=self.input_example,
                 optional_inputs=self.optional_inputs,
+                profile=self.profile(evaluation, model),
             )
             run_id = run.info.run_id
         return TrainResult(

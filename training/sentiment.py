@@ -61,9 +61,10 @@ class SentimentPipeline(TrainingPipeline[SentimentConfig]):
         started = time.perf_counter()
         if config.split.strategy == "holdout":
             on_step("fitting on the training split")
-            x_tr, x_va, y_tr, y_va = train_test_split(
+            x_tr, x_va, y_tr, y_va, _, held = train_test_split(
                 texts,
                 labels.to_numpy(dtype=object),
+                np.arange(len(texts)),
                 test_size=config.split.validation_fraction,
                 stratify=labels,
                 random_state=config.split.seed,
@@ -76,7 +77,7 @@ class SentimentPipeline(TrainingPipeline[SentimentConfig]):
             predict_seconds = time.perf_counter() - scored
         else:
             on_step(f"{config.split.folds}-fold cross-validation")
-            y_va = labels.to_numpy(dtype=object)
+            y_va, held = labels.to_numpy(dtype=object), np.arange(len(texts))
             folds = StratifiedKFold(
                 config.split.folds, shuffle=True, random_state=config.split.seed
             )
@@ -103,7 +104,18 @@ class SentimentPipeline(TrainingPipeline[SentimentConfig]):
             ),
         }
         tables = {"evaluation/per_label.json": table}
-        return Evaluation(estimator, metrics, table, tables=tables, figures=figures)
+        outputs = pd.DataFrame(
+            {"sentiment": y_pred, "sentiment_score": estimator.sentiment_score(proba)}
+        )
+        return Evaluation(
+            estimator,
+            metrics,
+            table,
+            tables=tables,
+            figures=figures,
+            held_out=data.frame.iloc[held],
+            outputs=outputs,
+        )
 
 
 def train_sentiment(

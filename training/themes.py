@@ -132,7 +132,7 @@ class ThemesPipeline(TrainingPipeline[ThemesConfig]):
         config, frame = self.config, data.frame
         with_sentiment = _with_sentiment(frame, config)
         splits = _split(frame, config)
-        proba_parts, truth_parts, pair_parts = [], [], []
+        proba_parts, truth_parts, pair_parts, held_parts, output_parts = [], [], [], [], []
         started = time.perf_counter()
         model: ThemeModel | None = None
         for k, (train, val) in enumerate(splits, start=1):
@@ -146,6 +146,8 @@ class ThemesPipeline(TrainingPipeline[ThemesConfig]):
                 )
             )
             truth_parts.append(held["themes"])
+            held_parts.append(held)
+            output_parts.append(model.predict_frame(texts))
             if model.sentiment is not None:
                 pairs = theme_pairs(held["text"], held["theme_sentiment"])
                 pairs["predicted"] = model.sentiment.predict(pairs) if len(pairs) else []
@@ -188,7 +190,15 @@ class ThemesPipeline(TrainingPipeline[ThemesConfig]):
             figures["evaluation/theme_sentiment_confusion.png"] = confusion_figure(
                 pairs["polarity"], pairs["predicted"], labels
             )
-        return Evaluation(model, metrics, table, tables=tables, figures=figures)
+        return Evaluation(
+            model,
+            metrics,
+            table,
+            tables=tables,
+            figures=figures,
+            held_out=pd.concat(held_parts),
+            outputs=pd.concat(output_parts, ignore_index=True),
+        )
 
 
 def train_themes(

@@ -1,7 +1,9 @@
 """The ``cxml`` command: every job a user runs.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad input (config, data, model URI, options),
-3 not enough data to train. See :mod:`cxml.errors`.
+3 the check said no: ``cxml monitor`` found alerts, ``cxml promote --if-better`` or
+``cxml retrain`` kept the champion (also: not enough data to train or compare, so the champion
+stays). See :mod:`cxml.errors`.
 """
 
 from __future__ import annotations
@@ -10,22 +12,24 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import pandas as pd
 import typer
 from rich.table import Table
 
 from cxml._version import __version__
+from cxml.cli.monitor import monitor_app
 from cxml.config import CsatConfig, DataConfig, SentimentConfig, ThemesConfig, load_config
 from cxml.console import output
-from cxml.errors import BadInputError, CxmlError
+from cxml.errors import SAID_NO, BadInputError, CxmlError
 
 if TYPE_CHECKING:
     from cxml.contracts.fields import Schema
     from cxml.data import ReadSummary
     from cxml.scoring import BatchResult
     from cxml.training.common import TrainResult
+    from cxml.training.compare import Comparison, Gate
 
 app = typer.Typer(
     name="cxml",
@@ -44,6 +48,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(analyze_app, name="analyze")
 app.add_typer(score_app, name="score")
 app.add_typer(models_app, name="models")
+app.add_typer(monitor_app, name="monitor")
 
 
 class Kind(StrEnum):
@@ -61,6 +66,14 @@ EngineOpt = Annotated[
     typer.Option(help="local: chunked, resumable, one machine; spark: mlflow spark_udf, Parquet."),
 ]
 MasterOpt = Annotated[str, typer.Option(help="Spark master for --engine spark.")]
+PredictionLogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--log",
+        help="Prediction log (folder or fsspec URL) that gets the scored rows once the output "
+        "is written, for cxml monitor.",
+    ),
+]
 
 
 class Period(StrEnum):
@@ -153,7 +166,9 @@ def _columns(items: list[str] | None) -> dict[str, str]:
 def data_synth(
     kind: Annotated[Kind, typer.Argument(help="comments or tickets")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv/.jsonl/.parquet).")],
-    n: Annotated[int, typer.Option("--n", min=1, help="Number of rows.")] = 1000,
+    n: Annotated[
+        int | None, typer.Option("--n", min=1, help="Number of rows [default: 1000].")
+    ] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Language of the texts.")] = Lang.en,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")] = 0,
     open_share: Annotated[
@@ -165,25 +180,93 @@ def data_synth(
             "1 gives a file of open tickets to score.",
         ),
     ] = 0.0,
+    start: Annotated[str, typer.Option(help="First day of the window.")] = "2026-01-01",
+    weeks: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Window of whole weeks (Monday-Sunday) from the first Monday on/after --start.",
+        ),
+    ] = None,
+    per_week: Annotated[
+        int | None, typer.Option(min=1, help="Rows per week of --weeks (instead of --n).")
+    ] = None,
+    drift: Annotated[
+        str | None,
+        typer.Option(
+            help="Inject a change: category_surge, slow_queues, language_mix (needs --lang "
+            "mixed) or new_theme (docs/synthetic_data.md)."
+        ),
+    ] = None,
+    drift_week: Annotated[
+        int, typer.Option(min=0, help="First changed week; week 0 holds --start's Monday.")
+    ] = 0,
+    drift_strength: Annotated[float, typer.Option(help="Scales the change (> 0).")] = 1.0,
+    drift_target: Annotated[
+        str | None,
+        typer.Option(help="The surging category (tickets) or theme (comments); the slow channel."),
+    ] = None,
+    spike: Annotated[
+        bool,
+        typer.Option(help="The built-in delivery spike from 35 % to 50 % of the window."),
+    ] = True,
 ) -> None:
     """Generate realistic synthetic comments or tickets (deterministic for a seed).
 
-    Tickets are created from 2026-01-01 over 180 days; open ones are seen as of the window's
-    end (2026-06-30), so score them with --as-of 2026-07-01.
+    Rows are created from --start (2026-01-01) over 180 days, or over --weeks; open tickets are
+    seen as of the window's end (2026-06-30), so score them with --as-of 2026-07-01. For a
+    monitoring stream: --weeks 16 --per-week 1000 --no-spike [--drift KIND --drift-week 8].
     """
+    import numpy as np
+
     from cxml.data import write_table
-    from cxml.data.synth import make_comments, make_tickets
+    from cxml.data.synth import Drift, make_comments, make_tickets
+    from cxml.data.synth.drift import DriftKind
 
     if kind == Kind.comments and open_share:
         raise BadInputError("--open-share applies to tickets, not comments")
-    with output.steps(f"generating {n:,} {kind.value}"):
-        if kind == Kind.comments:
-            frame = make_comments(n, lang=lang.value, seed=seed)
-        else:
-            frame = make_tickets(n, lang=lang.value, seed=seed, open_share=open_share)
-        path = write_table(frame, out)
+    if per_week is not None and (weeks is None or n is not None):
+        raise BadInputError("--per-week needs --weeks and replaces --n")
+    if drift is None and drift_target is not None:
+        raise BadInputError("--drift-target needs --drift")
+    days, rows = 180, n or 1000
+    try:
+        if weeks is not None:
+            monday = np.busday_offset(np.datetime64(start, "D"), 0, roll="forward", weekmask="Mon")
+            start, days, rows = str(monday), 7 * weeks, weeks * per_week if per_week else rows
+        change = None
+        if drift is not None:
+            change = Drift(cast("DriftKind", drift), drift_week, drift_strength, drift_target)
+        with output.steps(f"generating {rows:,} {kind.value}"):
+            if kind == Kind.comments:
+                frame = make_comments(
+                    rows,
+                    lang=lang.value,
+                    seed=seed,
+                    start=start,
+                    days=days,
+                    drift=change,
+                    spike=spike,
+                )
+            else:
+                frame = make_tickets(
+                    rows,
+                    lang=lang.value,
+                    seed=seed,
+                    start=start,
+                    days=days,
+                    open_share=open_share,
+                    drift=change,
+                    spike=spike,
+                )
+    except ValueError as exc:
+        raise BadInputError(str(exc)) from exc
+    path = write_table(frame, out)
     opened = f", {int(frame['rating'].isna().sum()):,} open" if kind == Kind.tickets else ""
     output.result(f"wrote {len(frame):,} synthetic {kind.value} ({lang.value}{opened}) to {path}")
+    if change is not None:
+        first_day = change.first_day(np.datetime64(start, "s"))
+        output.result(f"{change.kind} from week {change.week} ({first_day})")
 
 
 @data_app.command("validate")
@@ -378,6 +461,7 @@ def score_tickets(
     chunksize: ChunksizeOpt = 10_000,
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
+    log: PredictionLogOpt = None,
 ) -> None:
     """Add bad_rating_probability, at_risk and reasons to every ticket of a file.
 
@@ -389,7 +473,7 @@ def score_tickets(
     moment = None if as_of is None else parse_instant(as_of, name="--as-of")
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     if engine is Engine.spark:
-        _spark(file, out, "tickets", [model] if model else None, moment, config, master)
+        _spark(file, out, "tickets", [model] if model else None, moment, config, master, log)
         return
     _batch(
         file,
@@ -403,6 +487,7 @@ def score_tickets(
             rejects=rejects,
             chunksize=chunksize,
             on_rows=advance,
+            log=log,
         ),
     )
 
@@ -427,6 +512,7 @@ def analyze_comments(
     chunksize: ChunksizeOpt = 10_000,
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
+    log: PredictionLogOpt = None,
 ) -> None:
     """Add sentiment, themes and theme-level sentiment to every comment of a file.
 
@@ -436,7 +522,7 @@ def analyze_comments(
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     if engine is Engine.spark:
-        _spark(file, out, "comments", model, None, config, master)
+        _spark(file, out, "comments", model, None, config, master, log)
         return
     _batch(
         file,
@@ -449,6 +535,7 @@ def analyze_comments(
             rejects=rejects,
             chunksize=chunksize,
             on_rows=advance,
+            log=log,
         ),
     )
 
@@ -481,6 +568,7 @@ def _spark(
     as_of: pd.Timestamp | None,
     config: DataConfig,
     master: str,
+    log: str | None,
 ) -> None:
     from cxml.scoring.spark import score_with_spark
 
@@ -488,7 +576,14 @@ def _spark(
     with output.steps(f"scoring {file.name} on Spark ({master})") as step:
         step("starting Spark and scoring")
         result = score_with_spark(
-            file, out, task=task, models=models, as_of=as_of, config=config, master=master
+            file,
+            out,
+            task=task,
+            models=models,
+            as_of=as_of,
+            config=config,
+            master=master,
+            log=log,
         )
     where = f"; {result.rejected:,} rejects in {result.rejects}" if result.rejects else ""
     output.result(
@@ -516,6 +611,10 @@ def serve(
     ] = None,
     max_body_bytes: Annotated[int | None, typer.Option(min=1024, help="Largest body.")] = None,
     max_batch: Annotated[int | None, typer.Option(min=1, help="Most items a request.")] = None,
+    log: Annotated[
+        str | None,
+        typer.Option(help="Prediction log folder or URL ('' = none; env CXML_PREDICTION_LOG)."),
+    ] = None,
     graceful_seconds: Annotated[
         int, typer.Option(min=0, help="Time given to requests in flight on shutdown.")
     ] = 30,
@@ -531,9 +630,12 @@ def serve(
         "reload_seconds": reload_seconds,
         "max_body_bytes": max_body_bytes,
         "max_batch": max_batch,
+        "log": log,
     }
     overrides = {
-        k: (v or None) if k.endswith("_model") else v for k, v in given.items() if v is not None
+        k: (v or None) if k.endswith("_model") or k == "log" else v
+        for k, v in given.items()
+        if v is not None
     }
     base = ServiceSettings.from_env()
     settings = ServiceSettings.model_validate(base.model_dump() | overrides)
@@ -729,18 +831,233 @@ def models_list() -> None:
         output.out.print(table)
 
 
+class Task(StrEnum):
+    csat = "csat"
+    sentiment = "sentiment"
+    themes = "themes"
+
+
+MarginOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        help="How much worse the challenger may be in the decisive metric (csat ROC-AUC, "
+        "sentiment macro-F1, themes micro-F1) and still be promoted (default: 0.01).",
+    ),
+]
+
+
+def _task_config(
+    task: str, config: Path | None, set_: list[str] | None
+) -> SentimentConfig | ThemesConfig | CsatConfig:
+    if task == "csat":
+        return load_config(CsatConfig, config, set_ or [])
+    if task == "sentiment":
+        return load_config(SentimentConfig, config, set_ or [])
+    return load_config(ThemesConfig, config, set_ or [])
+
+
+def _show_comparison(comparison: Comparison) -> None:
+    """Rows compared, then a table: the tested metrics first, then the others, untested."""
+    c, a, b = comparison, comparison.champion, comparison.challenger
+    output.note(
+        f"compared on {c.source}: {c.rows_used:,} labelled rows ({c.rows_read:,} read, "
+        f"{c.rows_rejected:,} rejected)"
+    )
+    head = ("metric", f"champion v{a.version}", f"challenger v{b.version}", "difference")
+    table = Table(*head, "95 % CI", "p", "test", box=None)
+    for t in c.tests:
+        ci = "-" if pd.isna(t.ci_low) else f"{t.ci_low:+.4f} to {t.ci_high:+.4f}"
+        row = (f"{t.champion:.4f}", f"{t.challenger:.4f}", f"{t.diff:+.4f}")
+        table.add_row(t.metric, *row, ci, f"{t.p_value:.3g}", t.test)
+    tested = {t.metric for t in c.tests}
+    for name, value in a.metrics.items():
+        if name not in tested and name in b.metrics:
+            other = b.metrics[name]
+            table.add_row(name, f"{value:.4f}", f"{other:.4f}", f"{other - value:+.4f}", "-", "-")
+    if not output.quiet:
+        output.out.print(table)
+
+
+def _show_gate(gate: Gate) -> None:
+    """The comparison and the decision; exit 3 when the champion was kept."""
+    _show_comparison(gate.comparison)
+    a, b = gate.comparison.champion, gate.comparison.challenger
+    output.note(f"comparison logged: run {gate.run_id} (experiment cxml-gate)")
+    if gate.decision.promote:
+        output.result(f"promoted {b.name} v{b.version} to champion: {gate.decision.reason}")
+        return
+    output.result(f"kept champion {a.name} v{a.version}: {gate.decision.reason}")
+    raise typer.Exit(SAID_NO)
+
+
+@app.command("evaluate")
+def evaluate(
+    task: Annotated[Task, typer.Argument(help="csat, sentiment or themes.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Labelled file to compare on.")],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model URI, twice: the reference (as champion), then the candidate "
+            "(default: the registered champion and challenger of the task's model).",
+        ),
+    ] = None,
+    margin: MarginOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Score two models on the same labelled rows and test the differences (paired tests)."""
+    import json
+    from dataclasses import asdict
+
+    from cxml.training.compare import DEFAULT_MARGIN, compare_models, contenders
+
+    cfg = _task_config(task, config, set_)
+    if model and len(model) != 2:
+        raise BadInputError(f"--model: give two models (champion, challenger), got {len(model)}")
+    champion, challenger = model or contenders(cfg.registry.name)
+    with output.steps(f"comparing {task} models") as step:
+        step("reading, scoring and testing")
+        comparison = compare_models(task, data, champion, challenger, config=cfg)
+    decision = comparison.decide(DEFAULT_MARGIN if margin is None else margin)
+    if json_:
+        typer.echo(json.dumps({**comparison.to_dict(), "decision": asdict(decision)}, indent=2))
+        return
+    _show_comparison(comparison)
+    verdict = "would promote" if decision.promote else "would keep the champion"
+    output.result(f"{verdict}: {decision.reason}")
+
+
 @app.command("promote")
 def promote(
-    name: Annotated[str, typer.Argument(help="Registered model, e.g. cxml-sentiment.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Registered model, e.g. cxml-sentiment; with --if-better also a task "
+            "(csat, sentiment, themes: its configured model name)."
+        ),
+    ],
     version: Annotated[
         str | None, typer.Option(help="Version to promote (default: the challenger).")
     ] = None,
+    if_better: Annotated[
+        bool,
+        typer.Option(
+            "--if-better",
+            help="Only if a paired test on --data shows the challenger is not worse than the "
+            "champion by more than --margin (logged to MLflow, experiment cxml-gate); "
+            "else exit 3, the champion unchanged.",
+        ),
+    ] = False,
+    data: Annotated[
+        Path | None, typer.Option("--data", "-d", help="Labelled rows for --if-better.")
+    ] = None,
+    margin: MarginOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Make a version (by default the challenger) the champion that scoring uses."""
     from cxml.tracking import promote as run
 
+    if if_better:
+        if data is None:
+            raise BadInputError("--if-better needs --data FILE: labelled rows to compare on")
+        _promote_if_better(name, version, data, margin, config, set_)
+        return
+    if data is not None or margin is not None or config is not None or set_:
+        raise BadInputError("--data, --margin, --config and --set go with --if-better")
     mv = run(name, version)
     output.result(f"{mv.name} v{mv.version} is now champion")
+
+
+def _promote_if_better(
+    target: str,
+    version: str | None,
+    data: Path,
+    margin: float | None,
+    config: Path | None,
+    set_: list[str] | None,
+) -> None:
+    from cxml.tracking import load_model
+    from cxml.tracking.pyfunc import TASK_MODEL_NAMES
+    from cxml.training.compare import DEFAULT_MARGIN, apply_gate, compare_models, contenders
+
+    if target in Task.__members__:
+        task = target
+        cfg = _task_config(task, config, set_)
+        name = cfg.registry.name
+    else:
+        name = target
+        tasks = {model: task for task, model in TASK_MODEL_NAMES.items()}
+        task = tasks.get(name) or load_model(name).task
+        cfg = _task_config(task, config, set_)
+    champion, challenger = contenders(name, version)
+    if champion == challenger:
+        output.result(f"{challenger.removeprefix('models:/')} is already champion")
+        return
+    with output.steps(f"comparing {name} champion and challenger") as step:
+        step("reading, scoring and testing")
+        comparison = compare_models(task, data, champion, challenger, config=cfg)
+        step("logging the comparison")
+        gate = apply_gate(
+            comparison, config=cfg, margin=DEFAULT_MARGIN if margin is None else margin
+        )
+    _show_gate(gate)
+
+
+@app.command("retrain")
+def retrain(
+    task: Annotated[Task, typer.Argument(help="csat, sentiment or themes.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Labelled training file.")],
+    eval_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--eval-data",
+            help="Newer labelled rows to judge the challenger on (rows also in --data are "
+            "left out); default: hold out part of --data (see --holdout).",
+        ),
+    ] = None,
+    holdout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.05,
+            max=0.5,
+            help="Share of --data held out from training to judge the challenger, the newest "
+            "by created_at (default: 0.2).",
+        ),
+    ] = None,
+    margin: MarginOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train a challenger, compare it with the champion on labelled rows it never saw, and
+    promote it only if it is not worse: exit 0 promoted (or the first champion), 3 kept."""
+    from cxml.training.compare import DEFAULT_MARGIN
+    from cxml.training.retrain import DEFAULT_HOLDOUT
+    from cxml.training.retrain import retrain as run
+
+    cfg = _task_config(task, config, set_)
+    with output.steps(f"retraining {task}") as step:
+        result = run(
+            task,
+            data,
+            config=cfg,
+            eval_data=eval_data,
+            holdout=DEFAULT_HOLDOUT if holdout is None else holdout,
+            margin=DEFAULT_MARGIN if margin is None else margin,
+            on_step=step,
+        )
+    training, registered = result.training, result.training.registered
+    output.note(f"data: {training.data.describe()}")
+    assert registered is not None  # retraining always registers
+    output.note(f"trained {registered.name} v{registered.version}; run {training.run_id}")
+    if result.gate is None:
+        output.result(f"no champion yet: {registered.name} v{registered.version} is now champion")
+        return
+    _show_gate(result.gate)
 
 
 @app.command("demo")

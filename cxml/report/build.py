@@ -15,13 +15,14 @@ from cxml.data.io import write_table, write_text
 from cxml.errors import BadInputError
 from cxml.report import charts
 from cxml.report import sections as sec
+from cxml.report.monitoring import monitoring_section
 
 if TYPE_CHECKING:
     from cxml.discovery import DiscoveryResult
+    from cxml.monitoring.monitor import MonitorResult
 
-__all__ = ["ReportResult", "build_report"]
+__all__ = ["ReportResult", "build_monitoring_report", "build_report"]
 
-_PERIOD_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 _TOP_THEMES = 6
 _EXAMPLES_PER_THEME = 3
 
@@ -36,8 +37,9 @@ class ReportResult:
         The report.
     tables : dict of str to Path
         CSV exports by name: ``metrics_over_time``, ``themes_by_sentiment``, ``drivers``,
-        ``examples``, and ``segments``, ``discovered_themes``, ``tickets_over_time`` when those
-        sections exist; each is ``<name>.csv`` in the folder of ``html``.
+        ``examples``, and ``segments``, ``discovered_themes``, ``tickets_over_time``,
+        ``monitoring_periods``, ``monitoring_tests`` when those sections exist; each is
+        ``<name>.csv`` in the folder of ``html``.
     """
 
     html: Path
@@ -56,6 +58,7 @@ def build_report(
     score: Literal["auto", "csat", "nps"] = "auto",
     min_count: int = 30,
     confidence: float = 0.95,
+    monitoring: MonitorResult | None = None,
 ) -> ReportResult:
     """Write an HTML report of analysed comments (and tickets) to ``out``, CSVs beside it.
 
@@ -94,6 +97,9 @@ def build_report(
         Fewest observations for a figure, and mentions for a driver to be tested.
     confidence : float, default=0.95
         Level of the intervals.
+    monitoring : MonitorResult, default=None
+        A monitoring job's result (:func:`cxml.monitoring.monitor.monitor`), shown as the
+        section :func:`build_monitoring_report` makes a page of.
 
     Returns
     -------
@@ -103,14 +109,11 @@ def build_report(
         raise BadInputError(f"comments need a 'text' column; they have {list(comments.columns)}")
     if len(comments) == 0:
         raise BadInputError("there are no comments to report on")
-    if period not in _PERIOD_NAMES:
-        raise BadInputError(f"period must be one of {list(_PERIOD_NAMES)}, got {period!r}")
+    if period not in sec.PERIOD_NAMES:
+        raise BadInputError(f"period must be one of {list(sec.PERIOD_NAMES)}, got {period!r}")
     if segment is not None and segment not in comments:
         raise BadInputError(f"segment column {segment!r} is not in the comments")
-    html = Path(out)
-    if html.suffix.lower() not in (".html", ".htm"):
-        raise BadInputError(f"out must be an .html file, got {str(out)!r}")
-    folder = html.parent
+    html = _html_path(out)
     survey = sec.pick_score(comments["rating"], score) if "rating" in comments else None
     frame, specs = sec.comment_specs(comments, survey)
     common: dict[str, Any] = {"min_count": min_count, "confidence": confidence}
@@ -120,7 +123,7 @@ def build_report(
         "n_comments": len(comments),
         "first": _day(times.min()),
         "last": _day(times.max()),
-        "period_name": _PERIOD_NAMES[period],
+        "period_name": sec.PERIOD_NAMES[period],
         "confidence": round(100 * confidence),
         "min_count": min_count,
         "score": survey,
@@ -179,12 +182,62 @@ def build_report(
     ]
     if tickets is not None:
         context["tickets"] = _tickets_section(tickets, period, exports, common)
+    if monitoring is not None:
+        context["monitoring"], tables = monitoring_section(monitoring)
+        exports.update(tables)
+    return _write(html, "report.html.j2", context, exports)
 
+
+def build_monitoring_report(
+    result: MonitorResult, *, out: str | Path, title: str | None = None
+) -> ReportResult:
+    """Write the HTML page of a monitoring job to ``out``, its tables as CSVs beside it.
+
+    The page holds the alerts in words, the expected (and, with ratings, realized) performance
+    by period as a chart and a table, and one row a drift test; like :func:`build_report` it
+    embeds its chart, loads nothing and gives the same bytes for the same result.
+
+    Parameters
+    ----------
+    result : MonitorResult
+        What :func:`cxml.monitoring.monitor.monitor` found.
+    out : str or Path
+        The HTML file; ``monitoring_periods.csv`` (``result.periods``) and
+        ``monitoring_tests.csv`` (``result.tests``) are written in its folder, replacing files
+        of those names, and nothing else is.
+    title : str, default=None
+        Page title; None names the model and its version.
+
+    Returns
+    -------
+    ReportResult
+    """
+    html = _html_path(out)
+    context, exports = monitoring_section(result)
+    page = {
+        "title": title or f"Monitoring: {result.model_name} version {result.model_version}",
+        "version": __version__,
+        "monitoring": context,
+    }
+    return _write(html, "monitoring.html.j2", page, exports)
+
+
+def _html_path(out: str | Path) -> Path:
+    html = Path(out)
+    if html.suffix.lower() not in (".html", ".htm"):
+        raise BadInputError(f"out must be an .html file, got {str(out)!r}")
+    return html
+
+
+def _write(
+    html: Path, template: str, context: dict[str, Any], exports: dict[str, pd.DataFrame]
+) -> ReportResult:
+    """The CSV exports beside ``html``, then the page (atomically)."""
     paths = {
-        name: write_table(_rounded(table), folder / f"{name}.csv")
+        name: write_table(_rounded(table), html.parent / f"{name}.csv")
         for name, table in exports.items()
     }
-    write_text(html, _render(context))  # atomically
+    write_text(html, _render(template, context))
     return ReportResult(html=html, tables=paths)
 
 
@@ -249,7 +302,7 @@ def _q_value(value: Any) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _render(context: dict[str, Any]) -> str:
+def _render(template: str, context: dict[str, Any]) -> str:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("cxml.report", "templates"),
         autoescape=True,
@@ -260,4 +313,4 @@ def _render(context: dict[str, Any]) -> str:
     )
     env.filters["num"] = _number
     env.filters["qvalue"] = _q_value
-    return env.get_template("report.html.j2").render(context)
+    return env.get_template(template).render(context)

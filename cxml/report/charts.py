@@ -23,9 +23,16 @@ from cxml.contracts.labels import THEME_POLARITIES
 from cxml.report.sections import MetricSpec
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.typing import RcKeyType
 
-__all__ = ["driver_chart", "segment_chart", "sentiment_chart", "trend_chart"]
+__all__ = [
+    "driver_chart",
+    "monitoring_chart",
+    "segment_chart",
+    "sentiment_chart",
+    "trend_chart",
+]
 
 _RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
@@ -45,6 +52,8 @@ _COLORS = {
     "positive": "#009E73",
     "conflict": "#E69F00",
 }
+_REALIZED = "#D55E00"
+_ALERT_SHADE = "#FBE3D1"
 _MAX_BARS = 15
 _MAX_TICKS = 12
 
@@ -87,9 +96,15 @@ def trend_chart(table: pd.DataFrame, specs: Sequence[MetricSpec], *, noun: str) 
         first = known[known["metric"] == specs[0].name].set_index("period").reindex(periods)
         axes[-1].bar(x, first["n"] + first["excluded"], color="#56B4E9")
         axes[-1].set_title(f"{noun} per period", loc="left", fontsize=9)
-        step = max(1, -(-len(periods) // _MAX_TICKS))
-        axes[-1].set_xticks(x[::step], periods[::step], rotation=30, ha="right")
+        _period_ticks(axes[-1], periods)
         return _encode(fig)
+
+
+def _period_ticks(ax: Axes, periods: Sequence[str]) -> None:
+    """At most :data:`_MAX_TICKS` period labels on the x axis, slanted."""
+    x = np.arange(len(periods))
+    step = max(1, -(-len(periods) // _MAX_TICKS))
+    ax.set_xticks(x[::step], list(periods)[::step], rotation=30, ha="right")
 
 
 def sentiment_chart(table: pd.DataFrame) -> str:
@@ -146,3 +161,71 @@ def segment_chart(table: pd.DataFrame, specs: Sequence[MetricSpec], *, segment: 
             ax.set_title(f"{spec.label} ({spec.unit.strip()})", loc="left", fontsize=9)
         axes[0].set_yticks(y, segments)
         return _encode(fig)
+
+
+def monitoring_chart(periods: pd.DataFrame, *, confidence: int) -> str:
+    """Expected and realized bad rate and ROC-AUC by period, then rows and alerts per period.
+
+    ``periods`` is ``MonitorResult.periods`` with numeric figures: the expected figure is a
+    line, the realized one a point with its ``confidence`` % interval as an error bar
+    (``<column>_low`` / ``_high``); periods with an alert are shaded. Figures absent from
+    ``periods`` (comment models have none) get no panel.
+    """
+    labels = periods["period"].astype(str).tolist()
+    x = np.arange(len(labels))
+    alerted = periods["alerts"].to_numpy(dtype=float) > 0
+    figures = (("bad_rate", "Bad rate (%)", 100.0), ("roc_auc", "ROC-AUC", 1.0))
+    panels = [
+        (name, label, scale)
+        for name, label, scale in figures
+        if f"estimated_{name}" in periods or f"realized_{name}" in periods
+    ]
+    with _style():
+        fig = Figure(figsize=(9.5, 1.9 * (len(panels) + 2)), layout="constrained")
+        axes = fig.subplots(len(panels) + 2, 1, sharex=True, squeeze=False)[:, 0]
+        for ax, (name, label, scale) in zip(axes, panels, strict=False):
+            for i in np.flatnonzero(alerted):
+                ax.axvspan(i - 0.5, i + 0.5, color=_ALERT_SHADE, lw=0)
+            if f"estimated_{name}" in periods:
+                expected = scale * periods[f"estimated_{name}"].to_numpy(dtype=float)
+                ax.plot(x, expected, color=_LINE, marker="o", ms=3, label="expected")
+            if f"realized_{name}" in periods:
+                realized = periods[f"realized_{name}"]
+                low, high = (periods.get(f"realized_{name}_{b}") for b in ("low", "high"))
+                legend = f"realized ({confidence} % CI)"
+                _error_bars(ax, x, realized, low, high, scale=scale, label=legend)
+            ax.set_title(label, loc="left", fontsize=9)
+            ax.legend(loc="best", frameon=False, ncols=2, fontsize=8)
+        rows, alerts = axes[-2], axes[-1]
+        rows.bar(x, periods["rows"].to_numpy(dtype=float), color="#56B4E9")
+        rows.set_title("rows per period", loc="left", fontsize=9)
+        alerts.bar(x, periods["alerts"].to_numpy(dtype=float), color=_REALIZED)
+        alerts.set_title("alerts per period", loc="left", fontsize=9)
+        alerts.yaxis.get_major_locator().set_params(integer=True)
+        alerts.set_xlim(-0.5, len(labels) - 0.5)
+        _period_ticks(alerts, labels)
+        return _encode(fig)
+
+
+def _error_bars(
+    ax: Axes,
+    x: np.ndarray,
+    value: pd.Series,
+    low: pd.Series | None,
+    high: pd.Series | None,
+    *,
+    scale: float,
+    label: str,
+) -> None:
+    """Points times ``scale`` with their intervals; periods without a value are left out."""
+    shown = value.notna().to_numpy()
+    points = scale * value.to_numpy(dtype=float)[shown]
+    errors = None
+    if low is not None and high is not None:
+        below = points - scale * low.to_numpy(dtype=float)[shown]
+        above = scale * high.to_numpy(dtype=float)[shown] - points
+        # a missing bound draws no bar; a bootstrap interval may even miss its value
+        errors = np.clip(np.nan_to_num(np.vstack([below, above])), 0.0, None)
+    ax.errorbar(
+        x[shown], points, yerr=errors, fmt="s", ms=3, color=_REALIZED, capsize=3, label=label
+    )

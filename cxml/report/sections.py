@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_COMMENTS",
     "ALPHA",
+    "PERIOD_NAMES",
     "Headline",
     "MetricSpec",
     "comment_specs",
@@ -47,6 +48,8 @@ __all__ = [
 
 Score = Literal["csat", "nps"]
 Period = Literal["D", "W", "M", "Q", "Y"]
+#: Each period in words.
+PERIOD_NAMES: dict[str, str] = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 #: A driver is marked significant when its Benjamini-Hochberg q-value is below this.
 ALPHA = 0.05
 #: The pseudo-theme of examples and sentiment bars when the comments carry no themes.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from cxml.data import ReadSummary, RejectsFile, TableReader, TableWriter
 from cxml.data.io import ROW, table_schema
 from cxml.data.reader import check_paths, default_rejects_path
 from cxml.errors import BadInputError, ModelNotFoundError
+from cxml.monitoring.log import PredictionLog
 from cxml.scoring.checkpoint import Checkpoint
 from cxml.tracking.loader import LoadedModel, load_model
 
@@ -28,6 +30,7 @@ __all__ = [
     "analyze_comments_file",
     "load_comment_models",
     "load_ticket_model",
+    "model_inputs",
     "score_frame",
     "score_tickets_file",
 ]
@@ -64,7 +67,7 @@ def score_frame(
     as ``<name>_input``. With several models, ``model_name`` and ``model_version`` list each
     model's, joined by ``+``. A frame without rows gives no rows with every output column.
     """
-    model_input = inputs(frame) if callable(inputs) else frame[[c for c in inputs if c in frame]]
+    model_input = model_inputs(frame, inputs)
     outputs = [_predictions(m, model_input) for m in models]
     produced = {c for out in outputs for c in out.columns}
     base = frame.drop(columns=[ROW], errors="ignore")
@@ -78,6 +81,13 @@ def score_frame(
     result["model_version"] = "+".join(m.version for m in models)
     result.index = frame.index
     return result
+
+
+def model_inputs(
+    frame: pd.DataFrame, inputs: list[str] | Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame:
+    """What the models read of ``frame``: the columns ``inputs`` names, or ``inputs(frame)``."""
+    return inputs(frame) if callable(inputs) else frame[[c for c in inputs if c in frame]]
 
 
 def _predictions(model: LoadedModel, inputs: pd.DataFrame) -> pd.DataFrame:
@@ -129,6 +139,7 @@ def analyze_comments_file(
     rejects: str | Path | None = None,
     chunksize: int = 10_000,
     on_rows: Callable[[int], None] = lambda n: None,
+    log: str | None = None,
 ) -> BatchResult:
     """Score the comments in ``path`` and write them with the output columns to ``output``.
 
@@ -148,7 +159,13 @@ def analyze_comments_file(
         Rows per chunk; memory stays bounded by it.
     on_rows : callable, default=no-op
         Called with the number of rows done after each chunk (for progress bars).
+    log : str, default=None
+        A prediction log (folder or fsspec URL, :class:`~cxml.monitoring.log.PredictionLog`)
+        that gets the scored rows (``source="batch"``, one row set per model's task, scored at
+        the job's first start) once the output is complete: a job that fails logs nothing, and
+        a resumed one logs each row once.
     """
+    prediction_log = PredictionLog(log) if log else None
     loaded = load_comment_models(models)
     return _score_file(
         path,
@@ -158,6 +175,8 @@ def analyze_comments_file(
         loaded,
         rejects=rejects,
         on_rows=on_rows,
+        prediction_log=prediction_log,
+        inputs=COMMENT_INPUTS,
     )
 
 
@@ -171,6 +190,7 @@ def score_tickets_file(
     rejects: str | Path | None = None,
     chunksize: int = 10_000,
     on_rows: Callable[[int], None] = lambda n: None,
+    log: str | None = None,
 ) -> BatchResult:
     """Score the tickets in ``path``: ``bad_rating_probability``, ``at_risk`` and ``reasons``.
 
@@ -178,8 +198,10 @@ def score_tickets_file(
     now, fixed when the job starts, so every chunk is scored as of the same moment); tickets
     created after it, or solved or answered before their creation, are counted in
     ``result.data.flags`` and their durations are missing features. Other parameters are those
-    of :func:`analyze_comments_file`; ``model`` defaults to the ``cxml-csat`` champion.
+    of :func:`analyze_comments_file`; ``model`` defaults to the ``cxml-csat`` champion. Logged
+    rows are scored at the job's scoring moment (``as_of``, default its first start).
     """
+    prediction_log = PredictionLog(log) if log else None
     loaded = load_ticket_model(model)
     reader = TableReader(path, TICKETS, config=config, chunksize=chunksize)
     given = None if as_of is None else parse_instant(as_of, name="as_of").isoformat()
@@ -194,15 +216,18 @@ def score_tickets_file(
     )
     moment = pd.Timestamp(checkpoint.state["as_of"])  # "now" of the job's first start
     reader.validator.as_of = moment
+    inputs = partial(ticket_inputs, as_of=moment)
     return _score_file(
         path,
         output,
         reader,
-        lambda good: score_frame(good, [loaded], lambda f: ticket_inputs(f, moment)),
+        lambda good: score_frame(good, [loaded], inputs),
         [loaded],
         rejects=rejects,
         on_rows=on_rows,
         checkpoint=checkpoint,
+        prediction_log=prediction_log,
+        inputs=inputs,
     )
 
 
@@ -230,7 +255,8 @@ def _checkpoint(
         "data": reader.config.model_dump(mode="json"),
         "options": options or {},
     }
-    return Checkpoint(output, job, state)
+    started = {"started": pd.Timestamp.now(tz="UTC").isoformat()}
+    return Checkpoint(output, job, {**started, **(state or {})})
 
 
 def _rejects_path(output: Path, rejects: str | Path | None) -> Path:
@@ -247,6 +273,8 @@ def _score_file(
     rejects: str | Path | None,
     on_rows: Callable[[int], None],
     checkpoint: Checkpoint | None = None,
+    prediction_log: PredictionLog | None = None,
+    inputs: list[str] | Callable[[pd.DataFrame], pd.DataFrame],
 ) -> BatchResult:
     """Read ``path`` in chunks, score the good rows, write them atomically, rejects aside.
 
@@ -266,6 +294,9 @@ def _score_file(
         rows, rejects_path = _write_outputs(
             checkpoint, out_path, _rejects_path(out_path, rejects), path, reader.summary
         )
+        if prediction_log is not None:
+            id_field = reader.validator.schema.id_field
+            _log_chunks(checkpoint, prediction_log, loaded, inputs, id_field)
     except KeyboardInterrupt:
         log.warning(
             "interrupted: %d scored chunk(s) are kept in %s; run the same command again to "
@@ -286,6 +317,29 @@ def _score_file(
         models=[f"{m.name}/{m.version}" for m in loaded],
         resumed=checkpoint.resumed,
     )
+
+
+def _log_chunks(
+    checkpoint: Checkpoint,
+    prediction_log: PredictionLog,
+    loaded: list[LoadedModel],
+    inputs: list[str] | Callable[[pd.DataFrame], pd.DataFrame],
+    id_field: str,
+) -> None:
+    """Append the stored chunks' rows to the prediction log, skipping chunks a previous run of
+    the job logged; they are scored at the job's moment (``as_of``, else its first start)."""
+    moment = checkpoint.state.get("as_of") or checkpoint.state.get("started")
+    for index, (scored, _) in enumerate(checkpoint.chunks()):
+        if len(scored) and not checkpoint.logged(index):
+            prediction_log.append_scored(
+                scored,
+                loaded,
+                model_inputs(scored, inputs),
+                scored[id_field].tolist() if id_field in scored else [None] * len(scored),
+                source="batch",
+                scored_at=None if moment is None else pd.Timestamp(moment),
+            )
+            checkpoint.mark_logged(index)
 
 
 def _write_outputs(

@@ -79,6 +79,14 @@ class Checkpoint:
                 yield pickle.load(fh)
             index += 1
 
+    def logged(self, index: int) -> bool:
+        """Whether chunk ``index``'s rows are in the prediction log."""
+        return (self.folder / f"logged-{index:06d}").is_file()
+
+    def mark_logged(self, index: int) -> None:
+        """Record that chunk ``index``'s rows are in the prediction log."""
+        _write_atomic(self.folder / f"logged-{index:06d}", b"")
+
     def remove(self) -> None:
         """Delete the checkpoint (after the output is in place)."""
         shutil.rmtree(self.folder, ignore_errors=True)

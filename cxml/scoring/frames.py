@@ -26,7 +26,15 @@ from cxml.contracts.tickets import ticket_inputs
 from cxml.contracts.times import parse_instant
 from cxml.data.io import ROW
 from cxml.data.validate import Validator
-from cxml.scoring.batch import COMMENT_INPUTS, load_comment_models, load_ticket_model, score_frame
+from cxml.monitoring.log import PredictionLog
+from cxml.scoring.batch import (
+    COMMENT_INPUTS,
+    load_comment_models,
+    load_ticket_model,
+    model_inputs,
+    score_frame,
+)
+from cxml.tracking.loader import LoadedModel
 
 __all__ = ["analyze_comments", "score_tickets"]
 
@@ -76,11 +84,25 @@ def _validated(
     return good
 
 
+def _log(
+    prediction_log: PredictionLog,
+    scored: pd.DataFrame,
+    loaded: list[LoadedModel],
+    inputs: pd.DataFrame,
+    id_field: str,
+    moment: pd.Timestamp | None = None,
+) -> None:
+    """Append scored rows to the prediction log (ids: the caller's, else none)."""
+    ids = scored[id_field].tolist() if id_field in scored else [None] * len(scored)
+    prediction_log.append_scored(scored, loaded, inputs, ids, source="python", scored_at=moment)
+
+
 def analyze_comments(
     comments: pd.DataFrame,
     *,
     models: Sequence[str] | None = None,
     config: DataConfig | None = None,
+    log: str | None = None,
 ) -> pd.DataFrame:
     """Add ``sentiment``, ``sentiment_score``, ``themes``, ``theme_scores``, ``theme_sentiment``.
 
@@ -92,9 +114,16 @@ def analyze_comments(
         Model URIs; None means the champions of ``cxml-sentiment`` and ``cxml-themes``.
     config : DataConfig, default=None
         Column mapping and text limit.
+    log : str, default=None
+        A prediction log (folder or fsspec URL) that gets the scored rows (``source="python"``;
+        see :class:`~cxml.monitoring.log.PredictionLog`).
     """
+    prediction_log = PredictionLog(log) if log else None
     good = _validated(comments, COMMENTS, config)
-    out = score_frame(good, load_comment_models(models), COMMENT_INPUTS)
+    loaded = load_comment_models(models)
+    out = score_frame(good, loaded, COMMENT_INPUTS)
+    if prediction_log is not None:
+        _log(prediction_log, out, loaded, model_inputs(good, COMMENT_INPUTS), COMMENTS.id_field)
     out.attrs["rejects"] = good.attrs["rejects"]
     return out
 
@@ -105,6 +134,7 @@ def score_tickets(
     model: str | None = None,
     as_of: pd.Timestamp | str | None = None,
     config: DataConfig | None = None,
+    log: str | None = None,
 ) -> pd.DataFrame:
     """Add ``bad_rating_probability``, ``at_risk`` and ``reasons`` to each ticket.
 
@@ -119,6 +149,9 @@ def score_tickets(
         when it has no offset (:func:`cxml.contracts.times.parse_instant`).
     config : DataConfig, default=None
         Column mapping and date reading.
+    log : str, default=None
+        A prediction log (folder or fsspec URL) that gets the scored rows (``source="python"``,
+        scored at ``as_of``; see :class:`~cxml.monitoring.log.PredictionLog`).
 
     Returns
     -------
@@ -128,8 +161,13 @@ def score_tickets(
         before creation, a creation after ``as_of``), whose durations are treated as missing.
     """
     moment = pd.Timestamp.now(tz="UTC") if as_of is None else parse_instant(as_of, name="as_of")
+    prediction_log = PredictionLog(log) if log else None
     good = _validated(tickets, TICKETS, config, moment)
-    out = score_frame(good, [load_ticket_model(model)], lambda f: ticket_inputs(f, moment))
+    loaded = [load_ticket_model(model)]
+    out = score_frame(good, loaded, lambda f: ticket_inputs(f, moment))
+    if prediction_log is not None:
+        inputs = ticket_inputs(good, moment)
+        _log(prediction_log, out, loaded, inputs, TICKETS.id_field, moment)
     out.attrs["rejects"] = good.attrs["rejects"]
     out.attrs["flags"] = good.attrs["flags"]
     return out

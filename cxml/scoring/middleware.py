@@ -10,6 +10,7 @@ import hmac
 import os
 import time
 from collections.abc import Collection
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -18,10 +19,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxml.tracking.loader import LoadedModel
 
-__all__ = ["ApiKeyMiddleware", "BodyLimitMiddleware", "MetricsMiddleware", "ServiceMetrics"]
+__all__ = [
+    "ApiKeyMiddleware",
+    "BodyLimitMiddleware",
+    "LogCounters",
+    "MetricsMiddleware",
+    "ServiceMetrics",
+]
 
 _LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_CALL_ITEMS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class LogCounters(Protocol):
+    """What the metrics read of a prediction log queue (:class:`~cxml.monitoring.log.LogQueue`)."""
+
+    @property
+    def written(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def depth(self) -> int: ...
 
 
 class ServiceMetrics:
@@ -52,6 +73,13 @@ class ServiceMetrics:
             ["task"],
             registry=self.registry,
         )
+        self.call_items = Histogram(
+            "cxml_model_call_items",
+            "Items scored per model call (requests waiting for the model are scored together).",
+            ["task"],
+            buckets=_CALL_ITEMS_BUCKETS,
+            registry=self.registry,
+        )
         self.models = Gauge(
             "cxml_model_info",
             "1 for the model version each task is served by (0 once replaced).",
@@ -65,7 +93,29 @@ class ServiceMetrics:
             ["task"],
             registry=self.registry,
         )
+        self.log_rows = Counter(
+            "cxml_prediction_log_rows",
+            "Rows written to the prediction log.",
+            registry=self.registry,
+        )
+        self.log_dropped = Counter(
+            "cxml_prediction_log_dropped",
+            "Scored rows not logged because the prediction log's queue was full.",
+            registry=self.registry,
+        )
+        self.log_errors = Counter(
+            "cxml_prediction_log_errors",
+            "Scored rows lost to an error while queueing or writing them to the prediction log.",
+            registry=self.registry,
+        )
+        self.log_queue_depth = Gauge(
+            "cxml_prediction_log_queue_depth",
+            "Rows waiting to be written to the prediction log.",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
         self._served: dict[str, tuple[str, str]] = {}
+        self._log_seen = {"written": 0, "dropped": 0, "errors": 0}
 
     def model_loaded(self, model: LoadedModel) -> None:
         """Record that ``model`` now serves its task."""
@@ -74,6 +124,18 @@ class ServiceMetrics:
         self._served[model.task] = (model.name, model.version)
         self.models.labels(model.name, model.task, model.version).set(1)
         self.loads.labels(model.task).inc()
+
+    def log_counters(self, queue: LogCounters) -> None:
+        """Bring the prediction log metrics up to ``queue``'s counters (call from one thread)."""
+        for name, counter in (
+            ("written", self.log_rows),
+            ("dropped", self.log_dropped),
+            ("errors", self.log_errors),
+        ):
+            value = getattr(queue, name)
+            counter.inc(value - self._log_seen[name])
+            self._log_seen[name] = value
+        self.log_queue_depth.set(queue.depth)
 
     def render(self) -> bytes:
         """The metrics in the Prometheus text format (of every worker process, if several)."""

@@ -8,11 +8,20 @@ under ``/v1/`` need the ``X-API-Key`` header when a key is configured.
 
 Models are loaded through :func:`cxml.tracking.load_model` by a :class:`ModelHolder` when the
 app starts; every ``reload_seconds`` the holder asks the registry whether an alias moved and
-swaps in the new version without dropping a request. Scoring is synchronous CPU work, so the
-scoring endpoints are plain functions that FastAPI runs in its thread pool. Tickets reach the
-model exactly as in batch scoring: :func:`tickets_input` hands the request's tickets to
-:func:`cxml.contracts.tickets.ticket_inputs_from_columns`, the definition of the model's input
-that :func:`cxml.contracts.tickets.ticket_inputs` uses for a file's rows.
+swaps in the new version without dropping a request. Scoring is synchronous CPU work, done in a
+worker thread. Tickets reach the model exactly as in batch scoring: :func:`tickets_input` hands
+the request's tickets to :func:`cxml.contracts.tickets.ticket_inputs_from_columns`, the
+definition of the model's input that :func:`cxml.contracts.tickets.ticket_inputs` uses for a
+file's rows. The tickets of requests that arrive while the model is busy are scored together in
+its next call (:class:`~cxml.scoring.microbatch.MicroBatcher`): one ticket costs about as much to
+score as ten, so under load this is most of the service's speed.
+
+With a prediction log (``settings.log``), every scored ticket is handed to a
+:class:`~cxml.monitoring.log.LogQueue`, run by a child process of each worker
+(:class:`~cxml.scoring.logprocess.ProcessLogQueue`), once its response is computed: the
+hand-over never blocks or fails a request (rows that do not fit in the queue are dropped and
+counted), the rows are written in the background and flushed when the service stops, and
+``/metrics`` reports rows written, dropped and lost to errors, and the rows waiting.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +69,8 @@ from cxml.scoring.api import (
 )
 from cxml.scoring.batch import COMMENT_INPUTS, score_frame
 from cxml.scoring.holder import ModelHolder
+from cxml.scoring.logprocess import ProcessLogQueue
+from cxml.scoring.microbatch import MicroBatcher
 from cxml.scoring.middleware import (
     ApiKeyMiddleware,
     BodyLimitMiddleware,
@@ -78,6 +90,12 @@ COMMENT_TASKS = ("sentiment", "themes")
 _COMMENT_OUTPUTS = tuple(CommentResult.model_fields)
 #: Where ``/docs`` finds Swagger UI's scripts and styles.
 _DOCS_ASSETS = "/docs/assets"
+#: Most tickets scored in one model call when requests are scored together.
+BATCH_TICKETS = 64
+#: Seconds between copies of the prediction log's counters into the metrics.
+_LOG_METRICS_SECONDS = 1.0
+#: Seconds the prediction log gets to write what is queued when the service stops.
+_LOG_CLOSE_SECONDS = 60.0
 
 #: Documented in OpenAPI; :class:`ApiKeyMiddleware` does the checking, before any body is read.
 _API_KEY = APIKeyHeader(
@@ -100,21 +118,25 @@ def comments_frame(comments: Sequence[Comment]) -> pd.DataFrame:
     return pd.DataFrame({"id": ids, "text": texts, "lang": langs})
 
 
-def tickets_input(tickets: Sequence[Ticket], as_of: datetime) -> pd.DataFrame:
+def tickets_input(tickets: Sequence[Ticket], as_of: datetime | Sequence[datetime]) -> pd.DataFrame:
     """The ticket model's input for ``tickets`` seen at ``as_of``, as batch scoring makes it.
 
     The validated fields go straight to :func:`ticket_inputs_from_columns`, with no frame of
     rows in between (times become ISO 8601 strings in UTC; a time without an offset is UTC). A
     missing ``lang`` is detected from ``text`` when there is one, as the batch reader does.
+    ``as_of`` is one moment for every ticket, or one per ticket (requests scored together).
     """
     columns = {name: [getattr(t, name) for t in tickets] for name in TICKET_FIELDS}
+    if not isinstance(as_of, datetime):  # each one as the single moment below would be given
+        columns["as_of"] = [pd.Timestamp(moment).isoformat() for moment in as_of]
     langs, texts = columns["lang"], columns["text"]
     unknown = [i for i, t in enumerate(tickets) if t.lang is None and t.text is not None]
     if unknown:
         detected = detect_lang([texts[i] for i in unknown]).tolist()
         for i, lang in zip(unknown, detected, strict=True):
             langs[i] = lang
-    return ticket_inputs_from_columns(columns, pd.RangeIndex(len(tickets)), pd.Timestamp(as_of))
+    moment = pd.Timestamp(as_of) if isinstance(as_of, datetime) else None
+    return ticket_inputs_from_columns(columns, pd.RangeIndex(len(tickets)), moment)
 
 
 def _predict(model: LoadedModel, inputs: pd.DataFrame) -> pd.DataFrame:
@@ -131,6 +153,73 @@ def _predict(model: LoadedModel, inputs: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(python_model, CxmlModel):
         return model.predict(inputs)
     return python_model.predict(None, inputs)
+
+
+@dataclass(frozen=True)
+class _TicketJob:
+    """One request's tickets, the model it was given and its scoring moment."""
+
+    model: LoadedModel
+    tickets: list[Ticket]
+    as_of: datetime
+
+
+class _TicketScorer:
+    """Score the tickets of several requests in one call of each model, and log them."""
+
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self.metrics = metrics
+        self.log: ProcessLogQueue | None = None  # set while the app runs with a log
+
+    def __call__(self, jobs: Sequence[_TicketJob]) -> list[list[TicketScore]]:
+        results: list[list[TicketScore]] = [[] for _ in jobs]
+        scored_calls = []  # logged once every call succeeded: a failed batch is scored again
+        by_model: dict[int, list[int]] = {}  # a reload between requests: one call per model
+        for i, job in enumerate(jobs):
+            by_model.setdefault(id(job.model), []).append(i)
+        for positions in by_model.values():
+            model = jobs[positions[0]].model
+            tickets = [t for i in positions for t in jobs[i].tickets]
+            moments = [jobs[i].as_of for i in positions for _ in jobs[i].tickets]
+            inputs = tickets_input(tickets, moments)
+            scored = _predict(model, inputs)
+            self.metrics.call_items.labels("tickets").observe(len(tickets))
+            scores = iter(
+                TicketScore(
+                    ticket_id=ticket.ticket_id,
+                    bad_rating_probability=probability,
+                    at_risk=at_risk,
+                    reasons=list(reasons),
+                    model_name=model.name,
+                    model_version=model.version,
+                )
+                for ticket, probability, at_risk, reasons in zip(
+                    tickets,
+                    scored["bad_rating_probability"].tolist(),
+                    scored["at_risk"].tolist(),
+                    scored["reasons"].tolist(),
+                    strict=True,
+                )
+            )
+            for i in positions:
+                results[i] = [next(scores) for _ in jobs[i].tickets]
+            scored_calls.append((model, scored, tickets, inputs))
+        for call in scored_calls:
+            self._log(*call)
+        return results
+
+    def _log(
+        self, model: LoadedModel, scored: pd.DataFrame, tickets: list[Ticket], inputs: pd.DataFrame
+    ) -> None:
+        """Hand the scored rows to the prediction log; never raises (a failure is counted)."""
+        if self.log is None:
+            return
+        try:
+            ids = [t.ticket_id for t in tickets]
+            self.log.put("csat", scored, ids, inputs, model.estimator, "service")
+        except Exception:
+            log.exception("prediction log: cannot queue %d ticket(s)", len(tickets))
+            self.metrics.log_errors.inc(len(tickets))
 
 
 def _warm_up(model: LoadedModel) -> None:
@@ -188,15 +277,28 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         metrics.model_loaded(model)
 
     holder = ModelHolder(settings.model_uris(), on_load=on_load)
+    scorer = _TicketScorer(metrics)
+    batcher = MicroBatcher(scorer, size=lambda job: len(job.tickets), max_items=BATCH_TICKETS)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(holder.refresh)  # before the server accepts a connection
-        task = asyncio.create_task(_follow_aliases(holder, settings.reload_seconds))
+        tasks = [asyncio.create_task(_follow_aliases(holder, settings.reload_seconds))]
+        if settings.log is not None:
+            scorer.log = await run_in_threadpool(
+                lambda: ProcessLogQueue(str(settings.log), maxsize=settings.log_queue_rows)
+            )
+            tasks.append(asyncio.create_task(_copy_log_counters(scorer.log, metrics)))
+        app.state.log = scorer.log
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if scorer.log is not None:  # requests are done: write what they queued
+            if not await run_in_threadpool(scorer.log.close, _LOG_CLOSE_SECONDS):
+                log.error("prediction log: rows still unwritten after %.0f s", _LOG_CLOSE_SECONDS)
+            metrics.log_counters(scorer.log)
 
     app = FastAPI(
         title="cxml scoring service",
@@ -228,7 +330,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return AnalyzeCommentsResponse(items=items)
 
     @v1.post("/tickets:score", summary="Probability that open tickets get a bad CSAT rating")
-    def score_tickets(request: ScoreTicketsRequest) -> ScoreTicketsResponse:
+    async def score_tickets(request: ScoreTicketsRequest) -> ScoreTicketsResponse:
         """Score one ticket or a batch with the served ``cxml-csat`` model."""
         tickets = request.items
         _check_batch(len(tickets), settings.max_batch)
@@ -238,25 +340,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         as_of = request.as_of or datetime.now(UTC)  # the request's is UTC already
         if not tickets:
             return ScoreTicketsResponse(items=[], as_of=as_of)
-        scored = _predict(model, tickets_input(tickets, as_of))
+        items = await batcher.submit(_TicketJob(model, tickets, as_of))
         metrics.items.labels("tickets").inc(len(tickets))
-        items = [
-            TicketScore(
-                ticket_id=ticket.ticket_id,
-                bad_rating_probability=probability,
-                at_risk=at_risk,
-                reasons=list(reasons),
-                model_name=model.name,
-                model_version=model.version,
-            )
-            for ticket, probability, at_risk, reasons in zip(
-                tickets,
-                scored["bad_rating_probability"].tolist(),
-                scored["at_risk"].tolist(),
-                scored["reasons"].tolist(),
-                strict=True,
-            )
-        ]
         return ScoreTicketsResponse(items=items, as_of=as_of)
 
     @v1.get("/models", summary="The configured models and the versions served")
@@ -302,6 +387,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus() -> Response:
+        if scorer.log is not None:
+            metrics.log_counters(scorer.log)
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.exception_handler(RequestValidationError)(_validation_error)
@@ -338,6 +425,14 @@ async def _follow_aliases(holder: ModelHolder, every: float) -> None:
     while every > 0:
         await asyncio.sleep(every)
         await run_in_threadpool(holder.refresh)
+
+
+async def _copy_log_counters(queue: ProcessLogQueue, metrics: ServiceMetrics) -> None:
+    """Copy the prediction log's counters into the metrics every second (with several workers,
+    the worker that answers ``/metrics`` adds up what each one copied)."""
+    while True:
+        await asyncio.sleep(_LOG_METRICS_SECONDS)
+        metrics.log_counters(queue)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

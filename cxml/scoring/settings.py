@@ -21,6 +21,8 @@ ENV_VARS = {
     "themes_model": "CXML_THEMES_MODEL",
     "csat_model": "CXML_CSAT_MODEL",
     "reload_seconds": "CXML_RELOAD_SECONDS",
+    "log": "CXML_PREDICTION_LOG",
+    "log_queue_rows": "CXML_PREDICTION_LOG_QUEUE",
 }
 
 
@@ -41,6 +43,12 @@ class ServiceSettings(BaseModel):
         model out. A ``models:/NAME@ALIAS`` URI follows its alias.
     reload_seconds : float, default=30
         How often the registry is asked whether an alias moved; 0 never asks.
+    log : str or None, default=None
+        Prediction log (:class:`~cxml.monitoring.log.PredictionLog`): a folder or an fsspec URL
+        that every scored ticket is written to. None (an empty variable) logs nothing.
+    log_queue_rows : int, default=10_000
+        Most rows waiting to be written to the log; rows scored while it is full are not logged
+        (and counted in ``/metrics``), so that a slow log never slows down scoring.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,6 +60,8 @@ class ServiceSettings(BaseModel):
     themes_model: str | None = "models:/cxml-themes@champion"
     csat_model: str | None = "models:/cxml-csat@champion"
     reload_seconds: float = Field(default=30.0, ge=0)
+    log: str | None = None
+    log_queue_rows: int = Field(default=10_000, ge=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:

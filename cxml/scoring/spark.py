@@ -7,14 +7,15 @@ shapes it (comments: ``text`` cut to the text limit, ``lang``; tickets:
 by each model's UDF and written as Parquet with the input columns and the models' outputs. Rows
 without a usable text (comments) or without ``ticket_id`` / ``created_at`` (tickets) go to
 ``<output>.rejects`` (Parquet) with a reason. Unlike the local path, Spark does not check ids for
-duplicates.
+duplicates. With a prediction log, the executors append the written output's rows to it
+(``source="spark"``), each Spark task its own files.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from cxml.config import DataConfig
 from cxml.contracts.outputs import output_names, spark_type
 from cxml.contracts.tickets import TICKET_COUNTS, TICKET_INPUTS, TICKET_TIMES
 from cxml.errors import BadInputError
-from cxml.scoring.batch import load_comment_models, load_ticket_model
+from cxml.monitoring.log import PredictionLog
+from cxml.scoring.batch import COMMENT_INPUTS, load_comment_models, load_ticket_model
 from cxml.tracking.loader import LoadedModel
 from cxml.tracking.store import quiet_mlflow
 
@@ -41,6 +43,17 @@ class SparkResult:
     rejected: int
     rejects: Path | None
     models: list[str]
+    logged: int = 0
+
+
+@dataclass(frozen=True)
+class _Model:
+    """What the executors need of a model to log its rows (no pyfunc: it does not pickle)."""
+
+    task: str
+    name: str
+    version: str
+    estimator: Any
 
 
 def spark_session(master: str = "local[2]") -> Any:
@@ -86,17 +99,21 @@ def score_with_spark(
     as_of: pd.Timestamp | None = None,
     config: DataConfig | None = None,
     master: str = "local[2]",
+    log: str | None = None,
 ) -> SparkResult:
     """Score ``path`` on Spark and write Parquet to ``output`` (a folder, as Spark writes).
 
     ``task`` is ``comments`` (``models``: comment model URIs, default the registered champions)
     or ``tickets`` (``models``: at most one URI, default the ``cxml-csat`` champion; ``as_of``:
-    the scoring moment of open tickets, default now).
+    the scoring moment of open tickets, default now). ``log`` is a prediction log (folder or
+    fsspec URL) that gets the scored rows, scored at the job's moment (``as_of`` for tickets).
     """
     import mlflow
     from pyspark.sql import functions as F
 
     config = config or DataConfig()
+    prediction_log = PredictionLog(log) if log else None
+    moment = as_of or pd.Timestamp.now(tz="UTC")
     source, out = Path(path), Path(output)
     if task == "comments":
         loaded = load_comment_models(models)
@@ -117,8 +134,7 @@ def score_with_spark(
         reason = F.lit("empty text")
         inputs = ["text", *(["lang"] if "lang" in frame.columns else [])]
     else:
-        moment = (as_of or pd.Timestamp.now(tz="UTC")).isoformat()
-        frame = _ticket_columns(frame, moment)
+        frame = _ticket_columns(frame, moment.isoformat())
         usable = F.col("ticket_id").isNotNull() & F.col("created_at").isNotNull()
         reason = F.lit("missing ticket_id or created_at")
         inputs = list(TICKET_INPUTS)
@@ -142,13 +158,46 @@ def score_with_spark(
     scored.write.mode("overwrite").parquet(str(out))
     rows = spark.read.parquet(str(out)).count()
     frame.unpersist()
+    logged = 0
+    if prediction_log is not None:
+        written = spark.read.parquet(str(out))
+        logged = _log(written, loaded, prediction_log, task=task, moment=moment)
     return SparkResult(
         output=out,
         rows=rows,
         rejected=rejected,
         rejects=rejects if rejected else None,
         models=[f"{m.name}/{m.version}" for m in loaded],
+        logged=logged,
     )
+
+
+def _log(
+    written: Any,
+    loaded: list[LoadedModel],
+    prediction_log: PredictionLog,
+    *,
+    task: str,
+    moment: pd.Timestamp,
+) -> int:
+    """Append the rows of the written output to the prediction log from the executors; return
+    how many rows were logged (all tasks together)."""
+    from pyspark.sql import functions as F
+
+    models = [_Model(m.task, m.name, m.version, m.estimator) for m in loaded]
+    url = prediction_log.url
+    inputs, id_field = (TICKET_INPUTS, "ticket_id") if task == "tickets" else (COMMENT_INPUTS, "id")
+
+    def append(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        log = PredictionLog(url)
+        for frame in frames:
+            ids = frame[id_field].tolist() if id_field in frame else [None] * len(frame)
+            shown = frame[[c for c in inputs if c in frame]]
+            rows = log.append_scored(frame, models, shown, ids, source="spark", scored_at=moment)
+            yield pd.DataFrame({"rows": [rows]})
+
+    total = written.mapInPandas(append, "rows long").agg(F.sum("rows")).first()[0]
+    return int(total or 0)
 
 
 def _ticket_columns(frame: Any, moment: str) -> Any:

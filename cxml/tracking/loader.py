@@ -44,6 +44,13 @@ class LoadedModel:
         with quiet_mlflow():
             return self.pyfunc.predict(frame)
 
+    @property
+    def estimator(self) -> Any:
+        """The fitted estimator the pyfunc wraps (None for a model not built on
+        :class:`~cxml.tracking.pyfunc.CxmlModel`)."""
+        own = _cxml_model(self.pyfunc)
+        return None if own is None else own.estimator
+
 
 @quiet_mlflow()
 def resolve_model_uri(uri: str) -> tuple[str, str, str]:

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,12 +67,15 @@ def log_model(
     task: str,
     input_example: pd.DataFrame,
     optional_inputs: tuple[str, ...] = (),
+    artifacts: Mapping[str, str | Path] | None = None,
 ) -> str:
     """Log ``estimator`` to the active run as a :class:`CxmlModel` pyfunc; returns its model URI.
 
     ``input_example`` must be generated text, never a customer's; it fixes the input half of
     the signature (columns in ``optional_inputs`` may be left out), and
-    :func:`~cxml.tracking.pyfunc.output_schema` the output half.
+    :func:`~cxml.tracking.pyfunc.output_schema` the output half. ``artifacts`` are more files
+    that travel with the model, by artifact name (the reference profile): each is stored as
+    ``artifacts/<file name>`` in the model.
     """
     name = TASK_MODEL_NAMES.get(task, task)
     config = {"task": task}  # name and version: see cxml.tracking.pyfunc
@@ -95,6 +99,7 @@ def log_model(
             artifacts={
                 ESTIMATOR_ARTIFACT: str(path),
                 REGISTRATION_ARTIFACT: str(_registration_file(Path(tmp), {})),
+                **{key: str(file) for key, file in (artifacts or {}).items()},
             },
             signature=signature,
             input_example=input_example,

@@ -25,7 +25,7 @@ The generative story (see ``docs/synthetic_data.md``):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ import pandas as pd
 
 from cxml.contracts.labels import SENTIMENTS, THEME_POLARITIES
 from cxml.data.synth import phrases as ph
+from cxml.data.synth.drift import Drift
 
 __all__ = ["CHANNELS", "COMMENT_COLUMNS", "REGIONS", "THEMES", "make_comments"]
 
@@ -66,6 +67,7 @@ CHANNELS = ("email", "chat", "phone", "web", "app")
 REGIONS = ("North Coast", "Riverside", "Highlands", "Metro Central", "Southfield")
 
 _NEG, _NEU, _POS, _CONFLICT = range(4)  # positions in THEME_POLARITIES
+_NEW_THEME = len(THEMES)  # a drift's theme outside THEMES: in the text, never in the labels
 
 _THEME_WEIGHTS = np.array([0.22, 0.20, 0.10, 0.14, 0.08, 0.06, 0.08, 0.07, 0.05])
 _P_NEGATIVE = np.array([0.38, 0.35, 0.40, 0.28, 0.72, 0.60, 0.50, 0.45, 0.50])
@@ -120,12 +122,21 @@ def iso(t0: np.datetime64, hours: npt.NDArray[np.float64]) -> npt.NDArray[np.str
     return np.datetime_as_string(t0 + seconds, unit="s")
 
 
-def draw_langs(rng: np.random.Generator, n: int, lang: Lang) -> npt.NDArray[np.str_]:
-    """Per-row languages: all ``lang``, or for ``"mixed"`` 70 % English and 30 % Korean."""
+def draw_langs(
+    rng: np.random.Generator, lang: Lang, changed: npt.NDArray[np.bool_], drift: Drift | None
+) -> npt.NDArray[np.str_]:
+    """Per-row languages: all ``lang``, or for ``"mixed"`` 70 % English and 30 % Korean.
+
+    A ``language_mix`` ``drift`` raises the Korean share in the ``changed`` rows (one per row).
+    """
+    n = len(changed)
     if lang not in ("en", "ko", "mixed"):
         raise ValueError(f"lang must be 'en', 'ko' or 'mixed', got {lang!r}")
+    if drift is not None and lang != "mixed":
+        raise ValueError(f"a language_mix drift needs lang='mixed', got {lang!r}")
     if lang == "mixed":
-        return np.where(rng.random(n) < 0.7, "en", "ko")
+        korean = np.where(changed, drift.share(0.3, 0.15), 0.3) if drift else 0.3
+        return np.where(rng.random(n) < 1 - korean, "en", "ko")
     return np.full(n, lang)
 
 
@@ -136,6 +147,8 @@ def make_comments(
     seed: int = 0,
     start: str = "2026-01-01",
     days: int = 180,
+    drift: Drift | None = None,
+    spike: bool = True,
 ) -> pd.DataFrame:
     """Generate ``n`` labelled customer-experience survey comments.
 
@@ -151,6 +164,12 @@ def make_comments(
         First day of the window (ISO 8601).
     days : int, default=180
         Length of the window in days.
+    drift : Drift or None, default=None
+        A change from a given week on (:mod:`cxml.data.synth.drift`); rows created before it
+        are the rows generated without it, but for the labels of ``customer_id``.
+    spike : bool, default=True
+        The delivery trend from 35 % to 50 % of the window (step 4); False gives a stream
+        without a change.
 
     Returns
     -------
@@ -170,7 +189,10 @@ def make_comments(
     rng = np.random.default_rng(seed)
     t0 = window_start(start, days)
     hours = sample_hours(rng, n, t0, days)
-    langs = draw_langs(rng, n, lang)
+    changed = drift.changed(t0, hours) if drift else np.zeros(n, dtype=bool)
+    langs = draw_langs(
+        rng, lang, changed, drift if drift and drift.kind == "language_mix" else None
+    )
 
     n_customers = max(1, round(n / 2.5))
     activity = rng.lognormal(0.0, 1.0, n_customers)
@@ -183,20 +205,36 @@ def make_comments(
         rng.choice(len(CHANNELS), size=n, p=[0.25, 0.2, 0.15, 0.25, 0.15]),
     )
 
-    spike = (hours >= _SPIKE[0] * days * 24) & (hours < _SPIKE[1] * days * 24)
-    order, n_themes, polarity = _draw_themes(rng, spike, channel, region)
-    sentiment, lean = _overall_sentiment(rng, order, n_themes, polarity)
-    rating = _draw_rating(rng, sentiment, order, n_themes, polarity)
-    customer_ids = _churn(rng, customer, sentiment)
+    in_spike = spike & (hours >= _SPIKE[0] * days * 24) & (hours < _SPIKE[1] * days * 24)
+    shift = None
+    if drift and drift.kind != "language_mix":
+        shift = _shift(drift, changed, channel, seed)
+    first_state = rng.bit_generator.state
+    labels = _labels(rng, in_spike, channel, region, customer, None)
+    person = labels.person
+    if shift is not None:
+        # The drift's labels come from the same numbers as those without it, and the texts
+        # from where the generator without drift is: the churn's numbering takes as many
+        # numbers as there are people, which the drift changes.
+        texts_state = rng.bit_generator.state
+        rng.bit_generator.state = first_state
+        plain, labels = labels, _labels(rng, in_spike, channel, region, customer, shift)
+        rng.bit_generator.state = texts_state
+        person = _renumber(plain, labels)
+    order, n_themes, polarity, sentiment, lean, rating = labels[:6]
+    new_theme = shift.new_theme if shift else np.zeros(n, dtype=bool)
 
     order_rows = [row[:k] for row, k in zip(order.tolist(), n_themes.tolist(), strict=True)]
-    pol_rows = polarity.tolist()
+    pol_rows = np.column_stack([polarity, np.full(n, _NEG)]).tolist()
     texts = [
-        _compose(lang_i, draws, themes, [pols[t] for t in themes], s, le)
-        for lang_i, draws, themes, pols, s, le in zip(
+        _compose(lang_i, draws, text_themes, [pols[t] for t in text_themes], s, le)
+        for lang_i, draws, text_themes, pols, s, le in zip(
             langs.tolist(),
             ph.row_draws(rng, n),
-            order_rows,
+            (
+                [*themes, _NEW_THEME] if new else themes
+                for themes, new in zip(order_rows, new_theme.tolist(), strict=True)
+            ),
             pol_rows,
             sentiment.tolist(),
             lean.tolist(),
@@ -220,10 +258,68 @@ def make_comments(
             "created_at": iso(t0, hours),
             "channel": np.array(CHANNELS)[channel],
             "region": np.array(REGIONS)[region],
-            "customer_id": customer_ids,
+            "customer_id": [f"u{p:06d}" for p in person.tolist()],
         },
         columns=list(COMMENT_COLUMNS),
     )
+
+
+class _Shift(NamedTuple):
+    """A drift's effect on the labels: factors on the theme weights and on the odds of a
+    negative polarity (rows x themes), and the rows that add the new theme."""
+
+    weight: npt.NDArray[np.float64]
+    negative_odds: npt.NDArray[np.float64]
+    new_theme: npt.NDArray[np.bool_]
+
+
+class _Labels(NamedTuple):
+    order: npt.NDArray[np.int64]
+    n_themes: npt.NDArray[np.int64]
+    polarity: npt.NDArray[np.int64]
+    sentiment: npt.NDArray[np.int64]
+    lean: npt.NDArray[np.bool_]
+    rating: npt.NDArray[np.int64]
+    key: npt.NDArray[np.int64]
+    person: npt.NDArray[np.int64]
+
+
+def _shift(
+    drift: Drift, changed: npt.NDArray[np.bool_], channel: npt.NDArray[np.int64], seed: int
+) -> _Shift:
+    """What ``drift`` does to the labels of the ``changed`` rows (see the drift module)."""
+    n = len(changed)
+    weight, odds = np.ones((n, len(THEMES))), np.ones((n, len(THEMES)))
+    new_theme = np.zeros(n, dtype=bool)
+    if drift.kind == "category_surge":
+        weight[changed, drift.target_code(THEMES, "billing_payment")] = drift.factor(4.0)
+    elif drift.kind == "slow_queues":
+        rows = changed & drift.on(CHANNELS, channel)
+        waiting = THEMES.index("waiting_time")
+        weight[rows, waiting] = drift.factor(2.5)
+        odds[rows, waiting] = drift.factor(3.0)
+    elif drift.kind == "new_theme":
+        # its own stream, so the other labels draw the same numbers as without drift
+        u = np.random.default_rng([seed, 1]).random(n)
+        new_theme = changed & (u < drift.share(0.0, 0.25))
+    return _Shift(weight, odds, new_theme)
+
+
+def _labels(
+    rng: np.random.Generator,
+    spike: npt.NDArray[np.bool_],
+    channel: npt.NDArray[np.int64],
+    region: npt.NDArray[np.int64],
+    customer: npt.NDArray[np.int64],
+    shift: _Shift | None,
+) -> _Labels:
+    """Themes, polarities, sentiment, rating and customer ids (steps 2-7)."""
+    new_theme = shift.new_theme if shift else np.zeros(len(spike), dtype=bool)
+    order, n_themes, polarity = _draw_themes(rng, spike, channel, region, shift)
+    sentiment, lean = _overall_sentiment(rng, order, n_themes, polarity, new_theme)
+    rating = _draw_rating(rng, sentiment, order, n_themes, polarity, new_theme)
+    key, person = _churn(rng, customer, sentiment)
+    return _Labels(order, n_themes, polarity, sentiment, lean, rating, key, person)
 
 
 def _draw_themes(
@@ -231,6 +327,7 @@ def _draw_themes(
     spike: npt.NDArray[np.bool_],
     channel: npt.NDArray[np.int64],
     region: npt.NDArray[np.int64],
+    shift: _Shift | None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Theme order per row (Gumbel top-k), number of themes, polarity of every theme."""
     n = len(spike)
@@ -238,6 +335,8 @@ def _draw_themes(
     weights[spike, 0] *= 2.2
     weights[np.isin(channel, (1, 2)), 3:5] *= 1.6
     weights[channel == 4, 7] *= 2.5
+    if shift:
+        weights *= shift.weight
     order = np.argsort(-(np.log(weights) + rng.gumbel(size=weights.shape)), axis=1)
     n_themes = rng.choice(4, size=n, p=_N_THEMES_P)
 
@@ -245,6 +344,11 @@ def _draw_themes(
     p_neu = np.tile(_P_NEUTRAL, (n, 1))
     p_neg[spike, 0], p_neu[spike, 0] = 0.72, 0.08
     p_neg[region == REGIONS.index("Highlands"), 0] += 0.12
+    if shift:
+        hit = shift.negative_odds != 1
+        odds = shift.negative_odds[hit] * p_neg[hit] / (1 - p_neg[hit])
+        p_neu[hit] *= (1 - odds / (1 + odds)) / (1 - p_neg[hit])
+        p_neg[hit] = odds / (1 + odds)
     u = rng.random(weights.shape)
     polarity = np.where(u < p_neg, _NEG, np.where(u < p_neg + p_neu, _NEU, _POS))
     conflict = (n_themes > 0) & (rng.random(n) < _CONFLICT_P / (1 - _N_THEMES_P[0]))
@@ -253,15 +357,18 @@ def _draw_themes(
 
 
 def _counts(
-    order: npt.NDArray[np.int64], n_themes: npt.NDArray[np.int64], polarity: npt.NDArray[np.int64]
+    order: npt.NDArray[np.int64],
+    n_themes: npt.NDArray[np.int64],
+    polarity: npt.NDArray[np.int64],
+    new_theme: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Numbers of negative, positive and conflict themes per row."""
+    """Numbers of negative (the new theme is one), positive and conflict themes per row."""
     rank = np.argsort(order, axis=1)
     mentioned = rank < n_themes[:, None]
     neg, pos, conflict = (
         ((polarity == p) & mentioned).sum(axis=1) for p in (_NEG, _POS, _CONFLICT)
     )
-    return neg, pos, conflict
+    return neg + new_theme, pos, conflict
 
 
 def _overall_sentiment(
@@ -269,15 +376,18 @@ def _overall_sentiment(
     order: npt.NDArray[np.int64],
     n_themes: npt.NDArray[np.int64],
     polarity: npt.NDArray[np.int64],
+    new_theme: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Overall sentiment codes (0-2) and whether a closing verdict has to state a lean."""
-    neg, pos, conflict = _counts(order, n_themes, polarity)
+    neg, pos, conflict = _counts(order, n_themes, polarity, new_theme)
     n = len(n_themes)
     generic = rng.choice(3, size=n, p=_GENERIC_P)
     lean_draw = rng.choice(3, size=n, p=_LEAN_P)
     tie = (neg == pos) & (neg + conflict > 0)
     sentiment = np.select(
-        [n_themes == 0, pos > neg, neg > pos, tie], [generic, _POS, _NEG, lean_draw], _NEU
+        [(n_themes == 0) & ~new_theme, pos > neg, neg > pos, tie],
+        [generic, _POS, _NEG, lean_draw],
+        _NEU,
     )
     return sentiment, tie
 
@@ -288,9 +398,10 @@ def _draw_rating(
     order: npt.NDArray[np.int64],
     n_themes: npt.NDArray[np.int64],
     polarity: npt.NDArray[np.int64],
+    new_theme: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.int64]:
     """CSAT 1-5 from the sentiment, more extreme when two or more themes agree."""
-    neg, pos, _ = _counts(order, n_themes, polarity)
+    neg, pos, _ = _counts(order, n_themes, polarity, new_theme)
     cls = np.select(
         [
             (sentiment == _NEG) & (neg >= 2) & (pos == 0),
@@ -307,13 +418,33 @@ def _draw_rating(
 
 def _churn(
     rng: np.random.Generator, customer: npt.NDArray[np.int64], sentiment: npt.NDArray[np.int64]
-) -> list[str]:
-    """Customer ids after churn: comments after a churn event belong to a new customer."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Customers after churn: comments after a churn event belong to a new customer.
+
+    Returns a key per row (the customer and their churn count) and the person's number.
+    """
     event = ((sentiment == _NEG) & (rng.random(len(customer)) < _CHURN_P)).astype(np.int64)
     earlier = pd.Series(event).groupby(customer).cumsum().to_numpy() - event
-    _, person = np.unique(customer * (len(customer) + 1) + earlier, return_inverse=True)
+    key = customer * (len(customer) + 1) + earlier
+    _, person = np.unique(key, return_inverse=True)
     shuffled = rng.permutation(int(person.max()) + 1 if len(person) else 0)
-    return [f"u{p:06d}" for p in shuffled[person].tolist()]
+    return key, shuffled[person]
+
+
+def _renumber(plain: _Labels, drifted: _Labels) -> npt.NDArray[np.int64]:
+    """The drifted rows' person numbers: as without drift where the person is the same (the
+    customer and churn count), new numbers for people only the drift made."""
+    if not len(plain.key):
+        return plain.person
+    order = np.argsort(plain.key)
+    known = plain.key[order]
+    at = np.minimum(np.searchsorted(known, drifted.key), len(known) - 1)
+    found = known[at] == drifted.key
+    person = np.empty(len(drifted.key), dtype=np.int64)
+    person[found] = plain.person[order][at[found]]
+    _, fresh = np.unique(drifted.key[~found], return_inverse=True)
+    person[~found] = plain.person.max() + 1 + fresh
+    return person
 
 
 def _relation(a: int, b: int) -> str:
@@ -329,7 +460,10 @@ def _clauses(
     """Clause templates with their polarity; a single theme sometimes gets a second clause."""
     out = []
     for theme, pol in zip(themes, pols, strict=True):
-        bank = ph.CLAUSES[lang][THEMES[theme]][THEME_POLARITIES[pol]]
+        if theme == _NEW_THEME:
+            bank = ph.NEW_THEME_CLAUSES[lang]
+        else:
+            bank = ph.CLAUSES[lang][THEMES[theme]][THEME_POLARITIES[pol]]
         i = int(draws.uniform() * len(bank))
         out.append((bank[i], pol))
         if len(themes) == 1 and pol != _CONFLICT and draws.chance(0.3):

@@ -2089,6 +2089,129 @@ SURVEY_DRIVERS: dict[str, Bank] = {
     },
 }
 
+# --- drift (cxml.data.synth.drift): wording the generators never use without a drift -------
+
+#: ``SURGE_ISSUES[lang][category]``: new problems behind a ``category_surge``.
+SURGE_ISSUES: dict[str, Bank] = {
+    "en": {
+        "delivery": (
+            "the pickup locker code for order {order} is rejected",
+            "the locker app says my parcel was collected but it wasn't me",
+            "the same-day courier upgrade I bought for order {order} was ignored",
+            "the courier scanned my parcel into a neighbourhood hub nobody can find",
+        ),
+        "billing": (
+            "my buy-now-pay-later plan took the first instalment prematurely",
+            "the pay-later provider says I owe {amount} for a cancelled order",
+            "the currency conversion added {amount} to my statement",
+            "my pay-later schedule doesn't match what checkout promised",
+        ),
+        "returns": (
+            "the QR code for the drop-off return won't scan",
+            "the return kiosk swallowed my parcel without a receipt",
+            "the convenience store wouldn't accept my return for order {order}",
+            "the voucher I got instead of a refund already expired",
+        ),
+        "account": (
+            "someone abroad logged into my account and placed orders",
+            "the two-factor authentication codes never arrive by SMS",
+            "my passkey stopped working after I switched phones",
+            "I got a security alert about a sign-in I didn't make",
+            "my account was hijacked and the recovery address changed",
+            "the identity verification selfie keeps getting rejected",
+        ),
+        "technical": (
+            "the barcode scanner in the app freezes my phone",
+            "the voice search in the app crashes instantly",
+            "the home-screen widget shows somebody else's orders",
+            "the new app version drains my battery overnight",
+        ),
+        "product": (
+            "the firmware upgrade bricked my {product}",
+            "the {product} sparks when I plug it in",
+            "the battery of my {product} is swelling",
+            "the safety recall letter for my {product} has no instructions",
+        ),
+    },
+    "ko": {
+        "delivery": (
+            "무인 보관함 비밀번호가 틀리다고 나와요",
+            "보관함 앱에는 수령 완료인데 저는 가져간 적이 없어요",
+            "당일 도착 요금을 냈는데 주문번호 {order} 상품이 다음 날 왔어요",
+            "택배가 어느 거점으로 갔는지 아무도 몰라요",
+        ),
+        "billing": (
+            "나중결제 첫 납부금이 예정보다 일찍 빠져나갔어요",
+            "취소한 주문인데 나중결제 업체에서 {amount}을(를) 내라고 해요",
+            "해외 환전 수수료로 {amount}이(가) 더 청구됐어요",
+            "나중결제 납부 일정이 주문할 때 안내와 달라요",
+        ),
+        "returns": (
+            "반품 QR 코드가 인식이 안 돼요",
+            "무인 반품기에 넣었는데 영수증이 안 나왔어요",
+            "편의점에서 주문번호 {order} 반품 접수를 거절했어요",
+            "환불 대신 받은 바우처가 벌써 만료됐어요",
+        ),
+        "account": (
+            "해외에서 누가 제 계정으로 접속해서 주문했어요",
+            "2단계 인증 문자가 안 와요",
+            "휴대폰을 바꾼 뒤로 패스키가 안 돼요",
+            "제가 하지 않은 접속에 대한 보안 경고가 왔어요",
+            "계정이 해킹돼서 복구 주소까지 바뀌었어요",
+            "신원 확인 셀카가 계속 반려돼요",
+        ),
+        "technical": (
+            "앱 바코드 스캐너를 켜면 폰이 멈춰요",
+            "앱 음성 검색이 바로 튕겨요",
+            "홈 화면 위젯에 남의 주문이 보여요",
+            "새 버전 앱이 밤새 배터리를 다 먹어요",
+        ),
+        "product": (
+            "펌웨어 업그레이드 후 {product}이(가) 먹통이 됐어요",
+            "{product} 플러그를 꽂으면 불꽃이 튀어요",
+            "{product} 배터리가 부풀고 있어요",
+            "{product} 안전 리콜 안내문에 방법이 안 나와 있어요",
+        ),
+    },
+}
+
+#: A ``new_theme``: problems with a support chatbot, as a ticket's issue and as a comment clause
+#: (negative; English clauses in lower case, Korean ones may end in ``~``).
+NEW_THEME_ISSUES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "the chatbot keeps looping and won't hand me over to a human",
+        "your virtual assistant cancelled order {order} by mistake",
+        "the chatbot promised me a refund that nobody honours",
+        "the bot ended our conversation before I could type",
+        "the automated assistant keeps asking me to rephrase",
+    ),
+    "ko": (
+        "챗봇이 같은 말만 반복하고 상담원 연결을 안 해줘요",
+        "챗봇이 실수로 주문번호 {order} 주문을 취소했어요",
+        "챗봇이 환불해 준다고 했는데 아무도 처리를 안 해요",
+        "제가 입력하기도 전에 챗봇이 대화를 종료했어요",
+        "AI 상담봇이 자꾸 다시 말해 달래요",
+    ),
+}
+NEW_THEME_CLAUSES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "the new chatbot kept looping and never handed me to a human",
+        "the virtual assistant gave me a made-up answer",
+        "I spent ages arguing with a bot",
+        "the chatbot closed the conversation before I finished typing",
+        "the bot promised a refund nobody honoured",
+        "your chatbot couldn't understand a simple question",
+    ),
+    "ko": (
+        "새로 생긴 챗봇이 같은 말만 반복했~",
+        "AI 상담봇이 엉뚱한 답만 줬~",
+        "챗봇이랑 한참 씨름했~",
+        "입력하기도 전에 챗봇이 대화를 끊었~",
+        "챗봇이 환불해 준다더니 아무도 처리 안 했~",
+        "챗봇이 간단한 질문도 못 알아들어요",
+    ),
+}
+
 # --- rendering --------------------------------------------------------------------------------
 
 

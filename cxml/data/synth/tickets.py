@@ -41,6 +41,7 @@ import pandas as pd
 
 from cxml.data.synth import phrases as ph
 from cxml.data.synth.comments import draw_langs, iso, sample_hours, weekday, window_start
+from cxml.data.synth.drift import Drift
 
 __all__ = [
     "CATEGORIES",
@@ -123,6 +124,11 @@ _DELAY_TIER = np.array([1.0, 0.8, 0.5])
 _HANDLING_MEDIAN_H = np.array([20.0, 16.0, 30.0, 6.0, 26.0, 22.0])
 _REPLIES_CHANNEL = np.array([1.2, 0.7, 0.5, 1.1, 1.0])
 _OPEN_AGE_MEDIAN_H = 30.0
+#: Longest handling time of a generated ticket (90 days).
+_MAX_HANDLING_H = 90 * 24.0
+_NEW_THEME_ISSUES = {
+    lang: dict.fromkeys(CATEGORIES, ph.NEW_THEME_ISSUES[lang]) for lang in ph.SLOTS
+}
 _COMMENT_P = {"bad": 0.75, "mid": 0.5, "good": 0.45}
 
 
@@ -134,6 +140,8 @@ def make_tickets(
     start: str = "2026-01-01",
     days: int = 180,
     open_share: float = 0.0,
+    drift: Drift | None = None,
+    spike: bool = True,
 ) -> pd.DataFrame:
     """Generate ``n`` support tickets with CSAT ratings drawn from a known logistic model.
 
@@ -153,6 +161,12 @@ def make_tickets(
     open_share : float, default=0.0
         Share of tickets still open at the end of the window: no ``solved_at``, rating or
         survey, and counts and durations as of the end of the window.
+    drift : Drift or None, default=None
+        A change from a given week on (:mod:`cxml.data.synth.drift`); rows created before it
+        are the rows generated without it.
+    spike : bool, default=True
+        The delivery spike and the backlog from 35 % to 50 % of the window (step 2 and 3);
+        False gives a stream without a change.
 
     Returns
     -------
@@ -171,9 +185,31 @@ def make_tickets(
         raise ValueError(f"n must be non-negative, got {n}")
     if not 0.0 <= open_share <= 1.0:
         raise ValueError(f"open_share must be within [0, 1], got {open_share}")
+    args = (n, lang, seed, start, days, open_share, spike)
+    plain, _ = _generate(*args, None)
+    if drift is None:
+        return plain
+    # Counts of Poisson and binomial draws depend on their parameters, so a drift shifts the
+    # random stream; rows before the change are therefore taken from the stream without it.
+    drifted, first_changed = _generate(*args, drift)
+    return pd.concat([plain.iloc[:first_changed], drifted.iloc[first_changed:]])
+
+
+def _generate(
+    n: int,
+    lang: Literal["en", "ko", "mixed"],
+    seed: int,
+    start: str,
+    days: int,
+    open_share: float,
+    spike: bool,
+    drift: Drift | None,
+) -> tuple[pd.DataFrame, int]:
+    """The tickets of :func:`make_tickets` and the position of the first changed row."""
     rng = np.random.default_rng(seed)
     t0 = window_start(start, days)
     end = days * 24.0
+    kind = drift.kind if drift else None
 
     is_open = np.zeros(n, dtype=bool)
     is_open[rng.choice(n, size=round(open_share * n), replace=False)] = True
@@ -181,14 +217,19 @@ def make_tickets(
     created = np.where(is_open, end - age, sample_hours(rng, n, t0, days))
     by_time = np.argsort(created, kind="stable")
     created, is_open = created[by_time], is_open[by_time]
-    langs = draw_langs(rng, n, lang)
+    changed = drift.changed(t0, created) if drift else np.zeros(n, dtype=bool)
+    langs = draw_langs(rng, lang, changed, drift if kind == "language_mix" else None)
 
     tier = rng.choice(3, size=n, p=_TIER_P)
     priority = _draw_rows(rng, _PRIORITY_P[tier])
-    spike = (created >= _SPIKE[0] * end) & (created < _SPIKE[1] * end)
+    in_spike = spike & (created >= _SPIKE[0] * end) & (created < _SPIKE[1] * end)
     category_p = np.tile(_CATEGORY_P, (n, 1))
-    category_p[spike, 0] *= 1.8
-    category = _draw_rows(rng, category_p / category_p.sum(axis=1, keepdims=True))
+    category_p[in_spike, 0] *= 1.8
+    category_p /= category_p.sum(axis=1, keepdims=True)
+    novel = np.zeros(n)
+    if drift and kind == "category_surge":
+        novel = _surge(category_p, changed, drift)
+    category = _draw_rows(rng, category_p)
     channel = rng.choice(len(CHANNELS), size=n, p=_CHANNEL_P)
     z = rng.normal(size=n)
     reassignments = np.minimum(rng.poisson(np.exp(-1.05 + z + _REASSIGN_CAT[category])), 12)
@@ -200,9 +241,11 @@ def make_tickets(
     tone = _draw_rows(rng, tone_odds / tone_odds.sum(axis=1, keepdims=True))
 
     out_of_hours, opening = _business_hours(created, t0)
-    backlog = np.where(spike & np.isin(channel, (0, 3, 4)), 2.0, 1.0)
+    backlog = np.where(in_spike & np.isin(channel, (0, 3, 4)), 2.0, 1.0)
     delay = np.exp(np.log(_DELAY_MEDIAN_H[channel]) + _DELAY_SIGMA[channel] * rng.normal(size=n))
     delay *= _DELAY_PRIORITY[priority] * _DELAY_TIER[tier] * backlog
+    if drift and kind == "slow_queues":
+        delay[changed & drift.on(CHANNELS, channel)] *= drift.factor(3.0)
     first_response = opening - created + delay
     handling_median = _HANDLING_MEDIAN_H[category] * np.where(np.isin(channel, (1, 2)), 0.25, 1.0)
     handling = np.exp(
@@ -212,6 +255,7 @@ def make_tickets(
         + 0.6 * reopens
         + 0.3 * z
     )
+    handling = np.minimum(handling, _MAX_HANDLING_H)  # the log-normal tail reaches centuries
     reopen_wait = reopens * np.exp(np.log(36.0) + 0.8 * rng.normal(size=n))
     resolution = first_response + handling + reopen_wait
     replies = 1 + rng.poisson(
@@ -251,11 +295,18 @@ def make_tickets(
     survey_sent = solved + 24.0 + rng.random(n) * 0.1
     survey_answered = survey_sent + np.exp(np.log(3.0) + 1.2 * rng.normal(size=n))
 
+    if drift and kind == "category_surge":
+        novel[category != drift.target_code(CATEGORIES, "account")] = 0.0
+    elif drift and kind == "new_theme":
+        novel[changed] = drift.share(0.0, 0.30)
+    novel_issues = ph.SURGE_ISSUES if kind == "category_surge" else _NEW_THEME_ISSUES
+
     texts: list[str] = []
     comments: list[str | None] = []
     rows = zip(
         langs.tolist(),
         category.tolist(),
+        novel.tolist(),
         tone.tolist(),
         reassignments.tolist(),
         reopens.tolist(),
@@ -265,10 +316,13 @@ def make_tickets(
         ph.row_draws(rng, n),
         strict=True,
     )
-    for lang_i, cat, tone_i, hops, reopened, stars, wait, still_open, draws in rows:
+    for lang_i, cat, new, tone_i, hops, reopened, stars, wait, still_open, draws in rows:
         slots = ph.Slots(lang_i, draws, {"order": _order_number(lang_i, draws)})
+        issues = novel_issues if new and draws.chance(new) else ph.TICKET_ISSUES
         texts.append(
-            _ticket_text(lang_i, CATEGORIES[cat], TONES[tone_i], hops, reopened, draws, slots)
+            _ticket_text(
+                lang_i, CATEGORIES[cat], TONES[tone_i], hops, reopened, draws, slots, issues
+            )
         )
         comments.append(
             None
@@ -278,7 +332,7 @@ def make_tickets(
     category_names = np.array(CATEGORIES, dtype=object)[category]
     category_names[rng.random(n) < _EMPTY_CATEGORY_P] = None
 
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "ticket_id": [f"t{i + 1:06d}" for i in range(n)],
             "created_at": iso(t0, created),
@@ -301,6 +355,24 @@ def make_tickets(
         },
         columns=[*TICKET_COLUMNS, *POST_SURVEY_COLUMNS, "true_bad_probability"],
     )
+    return frame, int(np.count_nonzero(~changed))
+
+
+def _surge(
+    category_p: npt.NDArray[np.float64], changed: npt.NDArray[np.bool_], drift: Drift
+) -> npt.NDArray[np.float64]:
+    """Raise the target category's share in the changed rows of ``category_p`` (in place).
+
+    Returns, per row, the share of the target's tickets that are new problems (the surplus).
+    """
+    k = drift.target_code(CATEGORIES, "account")
+    base = category_p[changed, k]
+    surged = drift.share(base, 0.16)
+    category_p[changed] *= ((1 - surged) / (1 - base))[:, None]
+    category_p[changed, k] = surged
+    novel = np.zeros(len(category_p))
+    novel[changed] = (surged - base) / surged
+    return novel
 
 
 def _draw_rows(rng: np.random.Generator, p: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -379,9 +451,11 @@ def _ticket_text(
     reopens: int,
     draws: ph.Draws,
     slots: ph.Slots,
+    issues: dict[str, ph.Bank],
 ) -> str:
-    """The customer's messages: the first one in ``tone``, hops complaints, follow-ups."""
-    issue = draws.pick(ph.TICKET_ISSUES[lang][category]).format_map(slots)
+    """The customer's messages: the first one in ``tone`` about one of ``issues``, hops
+    complaints, follow-ups."""
+    issue = draws.pick(issues[lang][category]).format_map(slots)
     slots.update(
         issue=issue,
         Issue=ph.capitalize(issue),
