@@ -339,7 +339,8 @@ def _sentiment_rows(ids: Sequence[str]) -> tuple[pd.DataFrame, list[str], pd.Dat
 
 
 def test_the_child_process_logs_rows_of_each_model_and_flushes_on_close(tmp_path: Path) -> None:
-    queue = ProcessLogQueue(str(tmp_path / "log"), maxsize=100)
+    # no timed flush before close: what is queued stays queued, however slow the machine
+    queue = ProcessLogQueue(str(tmp_path / "log"), maxsize=100, flush_seconds=600)
     first, second = {"model": 1}, {"model": 2}  # a reload: rows of both models in flight
     assert queue.put("sentiment", *_sentiment_rows(["a", "b"]), first, "service")
     assert queue.put("sentiment", *_sentiment_rows(["c"]), second, "service")
