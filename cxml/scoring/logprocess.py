@@ -107,8 +107,10 @@ class ProcessLogQueue:
 
     @property
     def depth(self) -> int:
-        """Rows handed over and not yet written."""
-        return self._sent - self._shared["received"].value + self._shared["depth"].value
+        """Rows handed over and not yet written (read in the opposite order of the child's
+        writes, so a row the child is taking is counted once or twice, never missed)."""
+        received = self._shared["received"].value
+        return self._sent - received + self._shared["depth"].value
 
     def put(
         self,
@@ -193,6 +195,7 @@ def _child(
             continue
         task, outputs, ids, inputs, source = body
         queue.put(task, outputs, ids, inputs, estimators.get(key), source)
+        shared["depth"].value = queue.depth
         shared["received"].value += len(outputs)
     queue.close(timeout=None)
     stop.set()

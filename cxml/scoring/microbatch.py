@@ -27,6 +27,9 @@ __all__ = ["MicroBatcher"]
 
 log = logging.getLogger("cxml.serve")
 
+#: Turns of the event loop without a new job before a call starts.
+_TURNS = 3
+
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
@@ -89,7 +92,7 @@ class MicroBatcher(Generic[Job, Result]):
     async def _run(self) -> None:
         """Score what waits, call after call, until nothing does."""
         while True:
-            await asyncio.sleep(0)  # answers go out; requests read meanwhile join this call
+            await self._gather()
             if not self._waiting:
                 return
             batch = self._take()
@@ -111,6 +114,19 @@ class MicroBatcher(Generic[Job, Result]):
                     future.set_exception(result.error)
                 else:
                     future.set_result(result)
+
+    async def _gather(self) -> None:
+        """Let the loop send the last call's answers and read the requests that came meanwhile,
+        until a few turns of the loop bring no new job (each request needs a turn to be read
+        and another to reach :meth:`submit`)."""
+        seen = -1
+        while seen != len(self._waiting) and sum(self._sizes()) < self.max_items:
+            seen = len(self._waiting)
+            for _ in range(_TURNS):
+                await asyncio.sleep(0)
+
+    def _sizes(self) -> list[int]:
+        return [self.size(job) for job, _ in self._waiting]
 
     def _take(self) -> list[tuple[Job, asyncio.Future[Result]]]:
         """The first waiting job and those after it that fit in :attr:`max_items` with it."""
