@@ -72,11 +72,17 @@ def spark_session(master: str = "local[2]") -> Any:
     )
 
 
+def _spark_path(path: Path) -> str:
+    """``path`` made absolute: Spark resolves relative paths against the folder its JVM started
+    in, which is not this process's working folder once that changed."""
+    return str(path.absolute())
+
+
 def _read(spark: Any, path: Path) -> Any:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
         return spark.read.csv(
-            str(path),
+            _spark_path(path),
             header=True,
             sep="\t" if suffix == ".tsv" else ",",
             multiLine=True,
@@ -84,9 +90,9 @@ def _read(spark: Any, path: Path) -> Any:
             inferSchema=False,
         )
     if suffix in (".jsonl", ".json", ".ndjson"):
-        return spark.read.json(str(path))
+        return spark.read.json(_spark_path(path))
     if suffix == ".parquet":
-        return spark.read.parquet(str(path))
+        return spark.read.parquet(_spark_path(path))
     raise BadInputError(f"{path}: Spark reads CSV, JSON Lines or Parquet, not {suffix!r}")
 
 
@@ -143,7 +149,7 @@ def score_with_spark(
     bad = frame.filter(~F.col("_usable")).drop("_usable").withColumn("_reason", reason)
     rejected = bad.count()
     if rejected:
-        bad.write.mode("overwrite").parquet(str(rejects))
+        bad.write.mode("overwrite").parquet(_spark_path(rejects))
     scored = frame.filter(F.col("_usable")).drop("_usable")
     for i, model in enumerate(loaded):
         with quiet_mlflow():
@@ -155,12 +161,12 @@ def score_with_spark(
             )
         scored = scored.withColumn(f"_out{i}", udf(F.struct(*[F.col(c) for c in inputs])))
     scored = _flatten(scored, loaded)
-    scored.write.mode("overwrite").parquet(str(out))
-    rows = spark.read.parquet(str(out)).count()
+    scored.write.mode("overwrite").parquet(_spark_path(out))
+    rows = spark.read.parquet(_spark_path(out)).count()
     frame.unpersist()
     logged = 0
     if prediction_log is not None:
-        written = spark.read.parquet(str(out))
+        written = spark.read.parquet(_spark_path(out))
         logged = _log(written, loaded, prediction_log, task=task, moment=moment)
     return SparkResult(
         output=out,
