@@ -36,6 +36,7 @@ from sklearn.metrics import roc_auc_score
 
 from cxml.config import CsatConfig, DataConfig, load_config
 from cxml.contracts.fields import POST_SURVEY_FIELDS, TICKETS
+from cxml.contracts.ratings import is_bad
 from cxml.contracts.tickets import ticket_inputs
 from cxml.data import read_valid
 from cxml.data.synth import DRIFT_KINDS, Drift, make_tickets
@@ -165,7 +166,10 @@ def mae(estimated: list[float | None], actual: list[float | None]) -> float | No
 
 
 def stream_figures(
-    model: LoadedModel, profile: ReferenceProfile, stream: pd.DataFrame, bad_ratings: list[int]
+    model: LoadedModel,
+    profile: ReferenceProfile,
+    stream: pd.DataFrame,
+    bad_ratings: list[int | str],
 ) -> dict[str, Any]:
     """Monitor ``stream`` without its ratings; the weekly estimates beside the realized figures."""
     rows, predict_seconds = scored_rows(model, stream)
@@ -179,7 +183,7 @@ def stream_figures(
         (pd.to_datetime(result.periods["period"], utc=True) - starts.min()).dt.days // 7
     )
     rated = stream["rating"].notna().to_numpy()
-    bad = stream["rating"][rated].isin(bad_ratings).to_numpy(dtype=int)
+    bad = is_bad(stream["rating"][rated], bad_ratings).astype(int)
     p = rows["bad_rating_probability"].to_numpy(dtype=np.float64)
     realized_bad_rate, realized_roc_auc = realized(bad, p[rated], week[rated], weeks)
     figures: dict[str, Any] = {

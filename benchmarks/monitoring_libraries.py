@@ -38,6 +38,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from cxml.contracts.ratings import is_bad
 from cxml.data.synth import Drift, make_tickets
 
 # nannyml sends usage statistics to segment.io unless this is set (evidently only from its UI)
@@ -68,7 +69,7 @@ def tickets(n: int, seed: int, start: str, drift: Drift | None = None) -> pd.Dat
             "first_response_hours": (answered - created).dt.total_seconds() / 3600,
             "timestamp": created,
             "week": (created - monday(created)).dt.days // 7,
-            "bad": (frame["rating"] <= 2).astype(int),
+            "bad": is_bad(frame["rating"]).astype(int),
         }
     )
 

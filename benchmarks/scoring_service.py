@@ -2,12 +2,12 @@
 
 A ticket model is trained on generated tickets and registered as ``cxml-csat`` in an MLflow
 store in ``tracking_dir`` (in a child process, so nothing of MLflow's global state or the working
-folder changes here), then ``cxml serve`` runs in another child (uvicorn, two workers, the API
+folder changes here), then ``cxml serve`` runs in another child (uvicorn, one worker, the API
 key on, only the ticket model served, the prediction log on) on a free port, measured once every
 worker is ready. For each concurrency ``c``, ``c`` threads each hold one ``httpx.Client`` and
 send one ticket after another for ``seconds`` (a closed loop: a client sends its next request
 when the answer to the last one is in). Latency is the client's wall time per request, so it
-includes the clients' own time: on a small machine the clients, the two workers and anything
+includes the clients' own time: on a small machine the clients, the worker and anything
 else running share the cores. Once the service has stopped, the log must hold a row for every
 ticket answered. The service is then measured again without the log, at 10 clients.
 
@@ -47,7 +47,11 @@ __all__ = ["service_latency"]
 TRAIN_TICKETS = 5000
 #: Distinct tickets the clients send, open and solved, English and Korean.
 REQUEST_TICKETS = 500
-WORKERS = 2
+#: uvicorn workers. On 2 cores one does better than two: with every client's requests in one
+#: process, more of them are scored together, and one prediction-log child runs instead of two
+#: (about 30 % less CPU per request, clients included); and two workers may split the clients'
+#: connections unevenly (in one run of four, one worker took all ten).
+WORKERS = 1
 _TRAIN = """
 from cxml.config import CsatConfig
 from cxml.data.synth import make_tickets

@@ -6,7 +6,7 @@ Everything runs in a temporary folder with its own MLflow store: the default com
 then a generated file of ``ROWS`` comments is scored end to end (read, validate, score,
 checkpoint, write) in a child process whose peak memory is read from the OS; the bare model time
 is the same models' ``predict`` on the same chunks held in memory. Service latency: see
-``benchmarks/scoring_service.py`` (a ticket model, ``cxml serve`` with 2 workers and the
+``benchmarks/scoring_service.py`` (a ticket model, ``cxml serve`` with one worker and the
 prediction log on, closed-loop clients at 1, 10 and 50 concurrent; 10 again with the log off).
 """
 

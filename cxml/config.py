@@ -15,10 +15,18 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cxml.catalog import backends, unwrap_config_errors
 from cxml.contracts.fields import POST_SURVEY_FIELDS
+from cxml.contracts.ratings import DEFAULT_BAD_RATINGS, check_bad_ratings
 from cxml.errors import ConfigError
 
 __all__ = [
@@ -38,6 +46,7 @@ __all__ = [
     "TimeSplitConfig",
     "TrackingConfig",
     "apply_overrides",
+    "is_post_survey",
     "load_config",
 ]
 
@@ -185,6 +194,15 @@ class ThemesConfig(StrictModel):
 _POST_SURVEY = re.compile(r"survey|rating|csat|satisf|nps", re.IGNORECASE)
 
 
+def is_post_survey(column: str) -> bool:
+    """Whether ``column`` is named like a field that exists only after the survey.
+
+    >>> is_post_survey("Survey_response_Date"), is_post_survey("Customer Remarks")
+    (True, False)
+    """
+    return column in POST_SURVEY_FIELDS or bool(_POST_SURVEY.search(column))
+
+
 class TicketFeaturesConfig(StrictModel):
     """Which ticket columns the bad-rating model reads; columns not declared are ignored.
 
@@ -196,7 +214,16 @@ class TicketFeaturesConfig(StrictModel):
         default=True, description="hours to first reply and hours open (or to solve)"
     )
     calendar: bool = Field(default=True, description="hour, weekday and out-of-hours of creation")
-    counts: list[str] = Field(default_factory=lambda: ["replies", "reopens", "reassignments"])
+    counts: list[str] = Field(
+        default_factory=lambda: [
+            "replies",
+            "reopens",
+            "reassignments",
+            "group_stations",
+            "assignee_stations",
+        ],
+        description="count columns; one the training data never fills is left out",
+    )
     categorical: list[str] = Field(
         default_factory=lambda: ["channel", "category", "priority", "customer_tier"]
     )
@@ -206,18 +233,25 @@ class TicketFeaturesConfig(StrictModel):
         description="comment-model backend scoring the ticket text (null: text unused)",
     )
     ping_pong_hops: int = Field(
-        default=4, ge=2, description="reassignments that count as ping-pong"
+        default=4,
+        ge=2,
+        description="ping-pong: group_stations at least this, else (not given) reassignments",
     )
     business_hours: tuple[int, int] = (8, 20)
     business_days: list[int] = Field(
         default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday"
+    )
+    allow_leaks: list[str] = Field(
+        default_factory=list,
+        description="fields the leakage audit of training may let through (docs/leakage.md); "
+        "an explicit override, logged with the run",
     )
 
     @model_validator(mode="after")
     def _no_leakage(self) -> TicketFeaturesConfig:
         for key in ("counts", "categorical", "numeric"):
             for column in getattr(self, key):
-                if column in POST_SURVEY_FIELDS or _POST_SURVEY.search(column):
+                if is_post_survey(column):
                     raise ValueError(
                         f"{key} declares {column!r}, which exists only after the customer "
                         "answered the survey: using it would leak the rating into the model"
@@ -255,11 +289,23 @@ class FlagPolicyConfig(StrictModel):
 
 
 class CsatLabelsConfig(StrictModel):
-    """Which ratings are bad, and the least data worth training on."""
+    """Which ratings are bad, and the least data worth training on.
 
-    bad_ratings: list[int] = Field(default_factory=lambda: [1, 2])
+    Ratings are whole numbers 1-5 or ``good`` / ``bad`` (:mod:`cxml.contracts.ratings`); the
+    default makes 1, 2 and ``bad`` bad, so either scale needs no setting.
+    """
+
+    bad_ratings: list[int | str] = Field(
+        default_factory=lambda: list(DEFAULT_BAD_RATINGS),
+        description="ratings that count as bad: numbers 1-5 and/or good, bad",
+    )
     min_rated: int = Field(default=200, ge=1, description="fewest rated tickets")
     min_bad: int = Field(default=20, ge=1, description="fewest badly rated tickets")
+
+    @field_validator("bad_ratings")
+    @classmethod
+    def _ratings(cls, value: list[int | str]) -> list[int | str]:
+        return check_bad_ratings(value)
 
 
 class TimeSplitConfig(StrictModel):

@@ -176,7 +176,7 @@ def test_openapi_documents_the_contract_types(
 
 
 def test_ticket_input_frame_is_the_contract() -> None:
-    tickets = make_tickets(40, seed=8, lang="mixed", open_share=0.5)
+    tickets = make_tickets(40, seed=8, lang="mixed", open_share=0.5, stations=True)
     inputs = ticket_inputs(tickets, MOMENT)
     assert tuple(inputs.columns) == TICKET_INPUTS == (*TICKET_FIELDS, "as_of")
     assert not set(POST_SURVEY_FIELDS) & set(TICKET_INPUTS)

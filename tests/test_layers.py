@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("cxml.catalog",),
     ("cxml.config",),
     ("cxml.data",),
-    ("cxml.comments", "cxml.tickets", "cxml.discovery", "cxml.metrics"),
+    ("cxml.comments", "cxml.tickets", "cxml.discovery", "cxml.metrics", "cxml.connectors"),
     ("cxml.tracking",),
     ("cxml.monitoring",),
     ("cxml.training",),

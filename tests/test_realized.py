@@ -73,7 +73,7 @@ def test_join_counts_every_rating_row_once() -> None:
         rerated=2,
         missing_rating=3,
         scored_more_than_once=2,
-        reasons={"blank rating": 1, "no id": 1, "rating not a whole number 1 to 5": 1},
+        reasons={"blank rating": 1, "no id": 1, "not a rating 1-5, good or bad": 1},
     )
     assert _adds_up(summary)
     by_id = joined.set_index("id")

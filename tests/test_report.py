@@ -99,6 +99,7 @@ def test_writes_the_page_and_its_csv_exports(built: tuple[ReportResult, Any]) ->
         "discovered_themes",
         "examples",
         "tickets_over_time",
+        "ticket_ratings",
     }
     for name, path in result.tables.items():
         assert path == result.html.parent / f"{name}.csv" and path.stat().st_size > 0

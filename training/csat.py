@@ -1,13 +1,14 @@
 """``cxml train csat``: the ticket bad-rating model.
 
-read -> keep rated tickets -> time-ordered split (evaluate on the newest) -> fit -> evaluate beside
-a logistic regression and the majority baseline -> log -> refit on every rated ticket -> register.
+read -> keep rated tickets -> audit the features for leakage (:mod:`.leakage`) -> time-ordered
+split (evaluate on the newest) -> fit -> evaluate beside a logistic regression and the majority
+baseline -> log -> refit on every rated ticket -> register.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from cxml.config import CsatConfig
 from cxml.contracts.fields import TICKETS
+from cxml.contracts.ratings import is_bad
 from cxml.contracts.tickets import ticket_inputs
 from cxml.contracts.times import utc_ns
 from cxml.data.synth import make_tickets
@@ -33,6 +35,7 @@ from cxml.tickets.model import time_split
 
 from .common import TrainResult
 from .evaluation import lift_table, risk_figures, risk_metrics
+from .leakage import AUDIT_ARTIFACT, audit_leakage
 from .pipeline import Evaluation, Labelled, TrainingPipeline
 
 __all__ = [
@@ -53,9 +56,10 @@ TICKET_EXAMPLE = ticket_inputs(
 OPTIONAL_INPUTS = tuple(c for c in TICKET_EXAMPLE.columns if c not in ("ticket_id", "created_at"))
 
 
-def bad_labels(rating: pd.Series, bad_ratings: list[int]) -> np.ndarray:
-    """1 where the rating is one of ``bad_ratings``, else 0."""
-    return pd.to_numeric(rating, errors="coerce").isin(bad_ratings).to_numpy(dtype=int)
+def bad_labels(rating: pd.Series, bad_ratings: Sequence[int | str]) -> np.ndarray:
+    """1 where the rating (1-5 or good / bad) is one of ``bad_ratings``, else 0
+    (:func:`cxml.contracts.ratings.is_bad`)."""
+    return is_bad(rating, bad_ratings).astype(int)
 
 
 def build_model(config: CsatConfig) -> TicketRiskModel:
@@ -136,8 +140,23 @@ class CsatPipeline(TrainingPipeline[CsatConfig]):
         rated = frame[frame["rating"].notna()].reset_index(drop=True)
         bad = bad_labels(rated["rating"], labels.bad_ratings)
         check_ticket_counts(bad, min_rated=labels.min_rated, min_bad=labels.min_bad)
-        skipped = len(frame) - len(rated)
-        return Labelled(rated.assign(bad=bad), "bad", counts={"data.unrated_skipped": skipped})
+        self.on_step("auditing the features for leakage")
+        audit = audit_leakage(
+            frame,
+            frame["rating"].notna().to_numpy(),
+            bad,
+            features=self.config.features,
+            columns=self.config.data.columns,
+            random_state=self.config.split.seed,
+        )
+        audit.refuse(path)
+        return Labelled(
+            rated.assign(bad=bad),
+            "bad",
+            counts={"data.unrated_skipped": len(frame) - len(rated)},
+            documents={AUDIT_ARTIFACT: audit.as_dict()},
+            tags=audit.tags(),
+        )
 
     def evaluate(self, data: Labelled) -> Evaluation:
         config, on_step = self.config, self.on_step
@@ -234,7 +253,10 @@ def train_csat(
     """Train, evaluate, log and (by default) register the ticket bad-rating model.
 
     Only rated tickets are used; unrated (open) ones are counted and skipped. Post-survey
-    columns in the file are never read; ``true_bad_probability`` (generated data) is used for
-    the ``oracle_roc_auc`` figure only.
+    columns in the file are never read; before fitting, the fields the model reads are audited
+    on every row (:func:`~cxml.training.leakage.audit_leakage`), and a suspected leak not in
+    ``features.allow_leaks`` stops training with a
+    :class:`~cxml.training.leakage.LeakageError`. ``true_bad_probability`` (generated data) is
+    used for the ``oracle_roc_auc`` figure only.
     """
     return CsatPipeline(config, on_step=on_step).run(data)

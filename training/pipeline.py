@@ -49,11 +49,18 @@ class Labelled:
         The label column.
     counts : dict of str to float, default={}
         More figures about the data, logged as metrics beside ``data.rows_read``.
+    documents : dict of str to dict, default={}
+        Findings about the data (the csat task's leakage audit), logged as JSON under their
+        artifact paths.
+    tags : dict of str to str, default={}
+        Run tags (e.g. ``cxml.leaks_allowed``).
     """
 
     frame: pd.DataFrame
     label: str
     counts: dict[str, float] = field(default_factory=dict)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -171,6 +178,9 @@ class TrainingPipeline(ABC, Generic[ConfigT]):
             log_fingerprint(labelled.frame, label=labelled.label, name="train", source=str(path))
             counts = {"data.rows_read": summary.rows, "data.rows_rejected": summary.rejected}
             mlflow.log_metrics(counts | labelled.counts)
+            for name, document in labelled.documents.items():
+                mlflow.log_dict(document, name)
+            mlflow.set_tags(labelled.tags)
             if rejects is not None:
                 mlflow.log_artifact(str(rejects), "data")
             evaluation = self.evaluate(labelled)

@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 
 from cxml._version import __version__
+from cxml.cli.data_import import data_import
 from cxml.cli.monitor import monitor_app
 from cxml.config import CsatConfig, DataConfig, SentimentConfig, ThemesConfig, load_config
 from cxml.console import output
@@ -38,7 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-data_app = typer.Typer(help="Generate and check data.", no_args_is_help=True)
+data_app = typer.Typer(help="Generate, import and check data.", no_args_is_help=True)
 train_app = typer.Typer(help="Train, evaluate, log and register a model.", no_args_is_help=True)
 analyze_app = typer.Typer(help="Score comment files with registered models.", no_args_is_help=True)
 score_app = typer.Typer(help="Score ticket files with the registered model.", no_args_is_help=True)
@@ -49,6 +50,7 @@ app.add_typer(analyze_app, name="analyze")
 app.add_typer(score_app, name="score")
 app.add_typer(models_app, name="models")
 app.add_typer(monitor_app, name="monitor")
+data_app.command("import")(data_import)
 
 
 class Kind(StrEnum):
@@ -59,6 +61,15 @@ class Kind(StrEnum):
 class Engine(StrEnum):
     local = "local"
     spark = "spark"
+
+
+class Helpdesk(StrEnum):
+    zendesk = "zendesk"
+    freshdesk = "freshdesk"
+    intercom = "intercom"
+
+
+_FLAGS_PANEL = "Flags back to the helpdesk (--format)"
 
 
 EngineOpt = Annotated[
@@ -210,6 +221,12 @@ def data_synth(
         bool,
         typer.Option(help="The built-in delivery spike from 35 % to 50 % of the window."),
     ] = True,
+    binary_ratings: Annotated[
+        bool, typer.Option(help="Tickets only: ratings as good / bad (1-2 bad, 3-5 good).")
+    ] = False,
+    stations: Annotated[
+        bool, typer.Option(help="Tickets only: add group_stations and assignee_stations.")
+    ] = False,
 ) -> None:
     """Generate realistic synthetic comments or tickets (deterministic for a seed).
 
@@ -223,8 +240,10 @@ def data_synth(
     from cxml.data.synth import Drift, make_comments, make_tickets
     from cxml.data.synth.drift import DriftKind
 
-    if kind == Kind.comments and open_share:
-        raise BadInputError("--open-share applies to tickets, not comments")
+    if kind == Kind.comments and (open_share or binary_ratings or stations):
+        raise BadInputError(
+            "--open-share, --binary-ratings and --stations apply to tickets, not comments"
+        )
     if per_week is not None and (weeks is None or n is not None):
         raise BadInputError("--per-week needs --weeks and replaces --n")
     if drift is None and drift_target is not None:
@@ -258,6 +277,8 @@ def data_synth(
                     open_share=open_share,
                     drift=change,
                     spike=spike,
+                    binary_ratings=binary_ratings,
+                    stations=stations,
                 )
     except ValueError as exc:
         raise BadInputError(str(exc)) from exc
@@ -420,9 +441,22 @@ def train_themes(
 def train_csat(
     config: ConfigOpt = None,
     data: Annotated[Path | None, typer.Option("--data", "-d", help="Rated tickets file.")] = None,
+    column: ColumnOpt = None,
+    allow_leak: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-leak",
+            help="Train although the leakage audit suspects this field (repeatable; logged with "
+            "the run; see docs/leakage.md).",
+        ),
+    ] = None,
     set_: SetOpt = None,
 ) -> None:
-    """Train the ticket bad-rating model and register it as cxml-csat (challenger)."""
+    """Train the ticket bad-rating model and register it as cxml-csat (challenger).
+
+    Before fitting, the fields the model reads are audited for traces of the survey; a suspected
+    leak stops training (exit 2) unless allowed with --allow-leak.
+    """
     from cxml.training.csat import train_csat as run
 
     def summary(m: dict[str, float]) -> str:
@@ -435,6 +469,10 @@ def train_csat(
         )
 
     cfg = load_config(CsatConfig, config, set_ or [])
+    if column:
+        cfg.data.columns = {**cfg.data.columns, **_columns(column)}
+    if allow_leak:
+        cfg.features.allow_leaks = list(dict.fromkeys([*cfg.features.allow_leaks, *allow_leak]))
     _train("training the ticket bad-rating model", run, cfg, data, summary)
 
 
@@ -462,17 +500,64 @@ def score_tickets(
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
     log: PredictionLogOpt = None,
+    helpdesk: Annotated[
+        Helpdesk | None,
+        typer.Option(
+            "--format",
+            help="Write the requests that flag the tickets in this helpdesk to --out (JSON "
+            "Lines, one request a line) instead of the scored table.",
+            rich_help_panel=_FLAGS_PANEL,
+        ),
+    ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            help="Zendesk: tag of tickets at risk (default cxml_at_risk); Intercom: the tag's id.",
+            rich_help_panel=_FLAGS_PANEL,
+        ),
+    ] = None,
+    probability_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Field that gets the probability: Zendesk numeric field id, Freshdesk cf_ "
+            "name, Intercom attribute.",
+            rich_help_panel=_FLAGS_PANEL,
+        ),
+    ] = None,
+    flag_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Field that gets at_risk (true/false): Zendesk checkbox id, Freshdesk cf_ "
+            "name, Intercom attribute.",
+            rich_help_panel=_FLAGS_PANEL,
+        ),
+    ] = None,
+    admin_id: Annotated[
+        str | None,
+        typer.Option(help="Intercom: the admin who applies --tag.", rich_help_panel=_FLAGS_PANEL),
+    ] = None,
 ) -> None:
     """Add bad_rating_probability, at_risk and reasons to every ticket of a file.
 
+    With --format, --out gets ready-to-send helpdesk requests instead (see docs/connectors.md).
     An interrupted run (even killed) continues where it stopped when run again.
     """
+    from cxml.connectors.flags import FlagTarget
     from cxml.contracts.times import parse_instant
     from cxml.scoring import score_tickets_file
 
     moment = None if as_of is None else parse_instant(as_of, name="--as-of")
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
+    flags = None
+    if helpdesk is not None:
+        flags = FlagTarget(helpdesk.value, tag, probability_field, flag_field, admin_id)
+    elif (tag, probability_field, flag_field, admin_id) != (None,) * 4:
+        raise BadInputError(
+            "--tag, --probability-field, --flag-field and --admin-id go with --format"
+        )
     if engine is Engine.spark:
+        if flags is not None:
+            raise BadInputError("--format writes requests with --engine local only")
         _spark(file, out, "tickets", [model] if model else None, moment, config, master, log)
         return
     _batch(
@@ -488,6 +573,7 @@ def score_tickets(
             chunksize=chunksize,
             on_rows=advance,
             log=log,
+            flags=flags,
         ),
     )
 
@@ -554,9 +640,14 @@ def _batch(file: Path, what: str, job: Callable[[Callable[[int], None]], BatchRe
         output.note("resumed from the checkpoint of an interrupted run")
     where = f"; {result.data.rejected:,} rejects in {result.rejects}" if result.rejects else ""
     rate = result.rows / max(seconds, 1e-9)
+    requests = (
+        ""
+        if result.requests is None
+        else f"{result.requests:,} request{'' if result.requests == 1 else 's'} "
+    )
     output.result(
         f"scored {result.rows:,} {what} with {', '.join(result.models)} in {seconds:.1f}s "
-        f"({rate:,.{0 if rate >= 10 else 1}f} rows/s) -> {result.output}{where}"
+        f"({rate:,.{0 if rate >= 10 else 1}f} rows/s) -> {requests}{result.output}{where}"
     )
 
 

@@ -41,7 +41,8 @@ def data_import(
         typer.Option(
             "--field",
             help="FIELD=SOURCE for a field without a fixed place: a custom field id "
-            "(category=360001234) or a survey question id or text (text=QID4) (repeatable).",
+            "(category=360001234) or a survey question id or text (text=QID4); also "
+            "time_zone=Area/City for times written without offset (repeatable).",
         ),
     ] = None,
     encoding: Annotated[

@@ -50,7 +50,9 @@ def run_demo(folder: Path, *, rows: int = 4000, seed: int = 7) -> dict[str, Path
         step("scoring new comments with the champions")
         scored = analyze_comments_file(new_path, work / "new_comments.scored.csv")
         step("generating tickets; training the ticket bad-rating model")
-        tickets = make_tickets(max(rows, 2000), lang="mixed", seed=seed, days=120, open_share=0.1)
+        tickets = make_tickets(
+            max(rows, 2000), lang="mixed", seed=seed, days=120, open_share=0.1, stations=True
+        )
         tickets_path = write_table(tickets, work / "tickets.csv")
         csat = train_csat(
             CsatConfig(data=DataConfig(rejects=work / "tickets.rejects.csv")),

@@ -35,6 +35,8 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Why the line could not be read (then ``records`` holds the raw line).
     error: str = ""
+    #: The key of ``keys`` the records were listed under ("" for an array or a lone record).
+    key: str = ""
 
 
 def read_pages(path: Path, keys: Sequence[str], encoding: str | None = None) -> Iterator[Page]:
@@ -107,6 +109,6 @@ def _page(body: Any, where: Where, keys: Sequence[str]) -> Page:
         for key in keys:
             if isinstance(body.get(key), list):
                 extra = {k: v for k, v in body.items() if k != key}
-                return Page(where, body[key], extra)
+                return Page(where, body[key], extra, key=key)
         return Page(where, [body])
     return Page(where, [body], error=f"expected a JSON object or array, got {type(body).__name__}")

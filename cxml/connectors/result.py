@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,30 +145,35 @@ class Collector:
     def __init__(self, vendor: str, table: str, files: list[Path]) -> None:
         self.schema: Schema = get_schema(table)
         self.summary = ImportSummary(vendor, table, files=[str(f) for f in files])
-        #: The latest record of each id: its version and its row (None: deleted).
-        self._latest: dict[Hashable, tuple[Any, dict[str, Any] | None]] = {}
+        #: The latest record of each id: its version, its row (None: deleted) and its notes.
+        self._latest: dict[Hashable, tuple[Any, dict[str, Any] | None, tuple[str, ...]]] = {}
         self._rejects: list[dict[str, Any]] = []
 
     def read(self, count: int = 1) -> None:
         """Count records read."""
         self.summary.read += count
 
-    def add(self, key: Hashable, version: Any, row: Mapping[str, Any]) -> None:
+    def add(
+        self, key: Hashable, version: Any, row: Mapping[str, Any], notes: Sequence[str] = ()
+    ) -> None:
         """Keep ``row`` as the record of ``key`` unless one at least as new was read (``version``
-        compares; None is older than any). Of two records of one version the later wins."""
-        self._keep(key, version, dict(row))
+        compares; None is older than any). Of two records of one version the later wins.
+        ``notes`` are findings on this record, counted only if it is the version kept."""
+        self._keep(key, version, dict(row), tuple(notes))
 
     def delete(self, key: Hashable, version: Any = None) -> None:
         """A record saying ``key`` was deleted: the id is dropped unless a newer record of it
         is read (a restored ticket)."""
-        self._keep(key, version, None)
+        self._keep(key, version, None, ())
 
-    def _keep(self, key: Hashable, version: Any, row: dict[str, Any] | None) -> None:
+    def _keep(
+        self, key: Hashable, version: Any, row: dict[str, Any] | None, notes: tuple[str, ...]
+    ) -> None:
         if key in self._latest:
             self.summary.superseded += 1
             if _newer(self._latest[key][0], version):
                 return
-        self._latest[key] = (version, row)
+        self._latest[key] = (version, row, notes)
 
     def reject(self, where: Where, field_name: str, reason: str, raw: Any) -> None:
         """A record that cannot be imported, with where it was and why."""
@@ -191,8 +196,10 @@ class Collector:
 
     def result(self) -> ImportResult:
         """The table of the kept rows in schema order, with the rejects and the summary."""
-        rows = [row for _, row in self._latest.values() if row is not None]
+        rows = [row for _, row, _ in self._latest.values() if row is not None]
         summary = self.summary
+        for _, _, notes in self._latest.values():  # a deleted id has none
+            summary.notes.update(notes)
         summary.deleted = len(self._latest) - len(rows)
         summary.imported = len(rows)
         frame = pd.DataFrame(rows)

@@ -2,6 +2,7 @@
 
 * :mod:`cxml.contracts.fields`: the fields of a comment and of a ticket;
 * :mod:`cxml.contracts.labels`: the sentiment and polarity vocabularies, theme-list parsing;
+* :mod:`cxml.contracts.ratings`: a ticket's rating (1-5 or good / bad) and which are bad;
 * :mod:`cxml.contracts.times`: the one rule for reading a timestamp;
 * :mod:`cxml.contracts.tickets`: the ticket model's input frame;
 * :mod:`cxml.contracts.outputs`: each task's output columns and their types;

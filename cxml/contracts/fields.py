@@ -21,7 +21,9 @@ __all__ = [
     "get_schema",
 ]
 
-Kind = Literal["id", "text", "category", "int", "float", "datetime", "labels", "label_map"]
+Kind = Literal[
+    "id", "text", "category", "int", "float", "datetime", "labels", "label_map", "rating"
+]
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class FieldSpec:
     kind : str
         How values are parsed: ``id`` (unique string), ``text``, ``category`` (one of ``choices``
         when given), ``int`` / ``float`` (within ``bounds`` when given), ``datetime`` (ISO 8601),
-        ``labels`` (a list of strings) or ``label_map`` (an object label -> one of ``choices``).
+        ``labels`` (a list of strings), ``label_map`` (an object label -> one of ``choices``) or
+        ``rating`` (a whole number 1-5 or ``good`` / ``bad``, :mod:`cxml.contracts.ratings`).
     required : bool, default=False
         Whether every row needs a value (tasks may require more, e.g. a label for training).
     """
@@ -102,9 +105,11 @@ TICKETS = Schema(
         FieldSpec("replies", "int", "public replies so far", bounds=(0, 1e6)),
         FieldSpec("reopens", "int", "times reopened", bounds=(0, 1e6)),
         FieldSpec("reassignments", "int", "group or agent hops", bounds=(0, 1e6)),
+        FieldSpec("group_stations", "int", "groups passed through (incl. 1st)", bounds=(0, 1e6)),
+        FieldSpec("assignee_stations", "int", "agents passed through (incl. 1st)", bounds=(0, 1e6)),
         FieldSpec("lang", "category", "en or ko; detected when missing", choices=("en", "ko")),
         FieldSpec("text", "text", "the customer's message(s)"),
-        FieldSpec("rating", "int", "the CSAT answer, 1-5 (bad = 1-2)", bounds=(1, 5)),
+        FieldSpec("rating", "rating", "the CSAT answer: 1-5, or good / bad (binary CSAT)"),
     ),
 )
 
@@ -116,6 +121,7 @@ POST_SURVEY_FIELDS = (
     "survey_answered_at",
     "survey_comment",
     "satisfaction_comment",
+    "rated_at",
     "true_bad_probability",
 )
 

@@ -73,28 +73,26 @@ def ticket_inputs_from_columns(
         Columns :data:`TICKET_INPUTS`: counts ``float64`` (missing as NaN), everything else
         ``object`` (times as ISO 8601 strings, missing as None).
     """
-    objects: dict[str, np.ndarray] = {}
-    counts: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = {}
     for name in TICKET_INPUTS:
         values = columns.get(name)
         if values is None:
             values = [None] * len(index)
         if name in TICKET_COUNTS:
-            counts[name] = _floats(values)
+            arrays[name] = _floats(values)
             continue
         array = _objects(_iso_times(values) if name in TICKET_TIMES else values)
         if name == "as_of" and as_of is not None:
             array[pd.isna(array)] = as_of.isoformat()
-        objects[name] = array
+        arrays[name] = array
     # one object block (a frame of object arrays column by column would infer ``str``), then
-    # the counts in their places: the quickest way to this frame for one ticket
-    block = np.empty((len(index), len(objects)), dtype=object)
-    for j, array in enumerate(objects.values()):
+    # the counts swapped in: the quickest way to this frame for one ticket
+    block = np.empty((len(index), len(arrays)), dtype=object)
+    for j, array in enumerate(arrays.values()):
         block[:, j] = array
-    inputs = pd.DataFrame(block, index=index, columns=list(objects), dtype=object, copy=False)
-    for position, name in enumerate(TICKET_INPUTS):
-        if name in counts:
-            inputs.insert(position, name, counts[name])
+    inputs = pd.DataFrame(block, index=index, columns=list(arrays), dtype=object, copy=False)
+    for name in TICKET_COUNTS:
+        inputs.isetitem(TICKET_INPUTS.index(name), arrays[name])
     return inputs
 
 

@@ -90,6 +90,8 @@ class Chunk:
     skipped: Counter[str] = field(default_factory=Counter)
     #: Physical lines (records for Parquet and Excel) this chunk was read from.
     lines: int = 0
+    #: The line each CSV record (parsed or rejected) starts on, by its ``_row``.
+    starts: dict[int, int] = field(default_factory=dict)
 
 
 def detect_format(path: str | Path, declared: str = "auto") -> Format:
@@ -216,6 +218,7 @@ class _Pending:
         self.rejects: list[dict[str, Any]] = []
         self.skipped: Counter[str] = Counter()
         self.lines = 0
+        self.starts: dict[int, int] = {}
 
     def __bool__(self) -> bool:
         return bool(self.records or self.rejects or self.skipped)
@@ -248,6 +251,7 @@ def _iter_csv(path: Path, encoding: str | None, chunksize: int) -> Iterator[Chun
                 pending.skipped["blank line"] += 1
                 continue
             row_no += 1
+            pending.starts[row_no] = raw[0][0]
             if not problem and len(record) != width:
                 problem = f"expected {width} fields, found {len(record)}"
             if problem:
@@ -312,7 +316,7 @@ def _csv_chunk(header: list[str], pending: _Pending) -> Chunk:
     frame = pd.DataFrame(pending.records, columns=header, dtype=object)
     frame = frame.replace("", np.nan)
     frame.insert(0, ROW, np.asarray(pending.numbers, dtype=np.int64))
-    return Chunk(frame, pending.rejects, pending.skipped, pending.lines)
+    return Chunk(frame, pending.rejects, pending.skipped, pending.lines, pending.starts)
 
 
 def _reject(row: int, field_name: str, reason: str, raw: str) -> dict[str, Any]:

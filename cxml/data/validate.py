@@ -18,6 +18,7 @@ import pandas as pd
 
 from cxml.contracts.fields import FieldSpec, Schema
 from cxml.contracts.labels import is_missing, parse_label_map, parse_labels
+from cxml.contracts.ratings import parse_ratings
 from cxml.contracts.times import DateColumns, time_flags
 from cxml.data.io import ROW
 from cxml.errors import ConfigError, DataError
@@ -91,6 +92,10 @@ class ReadSummary:
                     shown.append(f"row {row}: {reason} | {_shorten(str(raw))}")
 
 
+#: A row rule of a task: parsed chunk -> ``(field, bad rows mask, reason or reasons)`` triples.
+RowCheck = Callable[[pd.DataFrame], Iterable[tuple[str, np.ndarray, pd.Series | str]]]
+
+
 class Validator:
     """Validate chunks of one file against ``schema``.
 
@@ -120,6 +125,10 @@ class Validator:
     summary : ReadSummary
         The counts so far; ``flags`` counts kept rows whose times are out of order (a reply or
         solve before creation, a creation after the scoring moment).
+    checks : list of callable
+        Further rules of a task (empty at first): each takes the parsed chunk and returns
+        ``(field, bad rows mask, reason or reasons)`` triples; those rows are rejected like any
+        other (e.g. ticket ids a helpdesk cannot have, :func:`cxml.connectors.flags.id_check`).
     """
 
     def __init__(
@@ -139,6 +148,7 @@ class Validator:
         self.require = {f.name for f in schema.fields if f.required} | set(require)
         self.max_text_chars = max_text_chars
         self.as_of = as_of
+        self.checks: list[RowCheck] = []
         self.summary = ReadSummary(source=source)
         self._dates = DateColumns(source, dayfirst)
         self._first_row_of_id: dict[str, int] = {}
@@ -208,6 +218,8 @@ class Validator:
                     problems.append((spec.name, missing, empty))
             if bad.any():
                 problems.append((spec.name, bad, reason))
+        for check in self.checks:
+            problems.extend(check(out))
         if "lang" in self.schema.names and "lang" not in frame and "text" in frame:
             out["lang"] = detect_lang(out["text"])  # of the cleaned texts
             self.summary.lang_detected += n
@@ -421,6 +433,10 @@ def _parse_each(
     return pd.Series(parsed, index=values.index, dtype=object), bad, pd.Series(reasons)
 
 
+def _parse_rating(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    return parse_ratings(values)
+
+
 _PARSERS: dict[str, Any] = {
     "id": _parse_id,
     "text": _parse_text,
@@ -429,4 +445,5 @@ _PARSERS: dict[str, Any] = {
     "float": _parse_number,
     "labels": _parse_labels,
     "label_map": _parse_label_map,
+    "rating": _parse_rating,
 }

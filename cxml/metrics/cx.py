@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxml.contracts.ratings import binary_scale
 from cxml.contracts.times import utc_ns
 from cxml.errors import BadInputError
 
@@ -95,7 +96,7 @@ class MetricResult:
 def csat(
     ratings: Any,
     *,
-    scale: tuple[int, int] | Literal["good/bad"] = (1, 5),
+    scale: tuple[int, int] | Literal["good/bad", "auto"] = "auto",
     good: tuple[int, int] | None = None,
     confidence: float = 0.95,
     min_count: int = 30,
@@ -107,9 +108,11 @@ def csat(
     ----------
     ratings : array-like of shape (n_responses,)
         Survey answers: numbers on ``scale``, or ``"good"`` / ``"bad"`` labels.
-    scale : (int, int) or "good/bad", default=(1, 5)
+    scale : (int, int), "good/bad" or "auto", default="auto"
         Lowest and highest answer; ``"good/bad"`` gives good / (good + bad), other labels (such as
-        "offered") being excluded.
+        "offered") being excluded; ``"auto"`` is ``"good/bad"`` when the answers are good / bad
+        labels, else ``(1, 5)``, and answers mixing numbers and labels are a
+        :class:`BadInputError` (:func:`cxml.contracts.ratings.binary_scale`).
     good : (int, int), default=None
         Lowest and highest satisfied answer; None means the top two points (4-5 on 1-5).
     confidence : float, default=0.95
@@ -130,8 +133,12 @@ def csat(
     --------
     >>> csat([5, 4, 4, 3, 1], min_count=1).value
     60.0
+    >>> csat(["good", "bad", "good", "good"], min_count=1).value
+    75.0
     """
     _check_options(confidence, min_count)
+    if scale == "auto":
+        scale = _auto_scale(ratings)
     if scale == "good/bad":
         labels = pd.Series(ratings, dtype="string").str.strip().str.lower()
         valid = labels.isin(["good", "bad"]).to_numpy(dtype=bool)
@@ -520,6 +527,8 @@ def _survey_metric(
     if metric in ("csat", "nps"):  # one check of the whole column, not of each small group
         defaults = {p.name: p.default for p in parameters}
         scale = options.get("scale", defaults["scale"]) if metric == "csat" else (0, 10)
+        if scale == "auto":
+            scale = options["scale"] = _auto_scale(frame[source], column=source)
         if options.get("check_scale", True) and scale != "good/bad":
             numbers = _on_scale(frame[source], scale)[0]
             _check_scale(metric, numbers, scale, column=source, stacklevel=4)
@@ -696,6 +705,14 @@ def _check_scale(
         f"{problem} (too few ratings to be sure; check_scale=False silences this)",
         stacklevel=stacklevel,
     )
+
+
+def _auto_scale(
+    ratings: Any, *, column: str | None = None
+) -> tuple[int, int] | Literal["good/bad"]:
+    """``"good/bad"`` for good / bad labels, else 1-5; a mix of both is a BadInputError."""
+    name = f"ratings in column {column!r}" if column else "ratings"
+    return "good/bad" if binary_scale(ratings, name=name) else (1, 5)
 
 
 def _good_range(scale: tuple[int, int], good: tuple[int, int] | None) -> tuple[int, int]:

@@ -227,8 +227,9 @@ def tidy(result: MonitorResult) -> pd.DataFrame:
 def read_ratings(path: Path) -> pd.DataFrame:
     """The ratings file as ``id``, ``rating`` and ``rated_at`` (when given) columns.
 
-    Rows are kept as they are; :func:`~cxml.monitoring.realized.join_ratings` counts the
-    duplicates, unknown ids and unreadable ratings.
+    Ratings are 1-5 scores or ``good`` / ``bad`` labels (:mod:`cxml.contracts.ratings`; 1, 2 and
+    ``bad`` are bad). Rows are kept as they are; :func:`~cxml.monitoring.realized.join_ratings`
+    counts the duplicates, unknown ids and unreadable ratings.
     """
     frame, problems = read_table(path)
     if problems:

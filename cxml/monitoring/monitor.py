@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from cxml.contracts.ratings import DEFAULT_BAD_RATINGS
 from cxml.errors import BadInputError
 from cxml.monitoring import drift, estimate, thresholds
 from cxml.monitoring.drift import OTHER
@@ -127,7 +128,7 @@ def monitor(
     period: Period = "W",
     alpha: float = 0.01,
     ratings: pd.DataFrame | None = None,
-    bad_ratings: tuple[int, ...] = (1, 2),
+    bad_ratings: tuple[int | str, ...] = DEFAULT_BAD_RATINGS,
     seed: int = 0,
 ) -> MonitorResult:
     """Compare each period of ``log`` with ``profile``; add realized figures from ``ratings``.
@@ -149,8 +150,9 @@ def monitor(
     ratings : DataFrame, default=None
         Ratings that arrived later: ``id``, ``rating`` and optionally ``rated_at``
         (:func:`cxml.monitoring.realized.join_ratings`); ticket models only.
-    bad_ratings : tuple of int, default=(1, 2)
-        Ratings that count as bad.
+    bad_ratings : tuple of int or str, default=(1, 2, "bad")
+        Ratings that count as bad: 1-5 scores and / or ``good`` / ``bad`` labels
+        (:mod:`cxml.contracts.ratings`).
     seed : int, default=0
         Seed of the null thresholds' bootstrap.
     """

@@ -17,13 +17,11 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import average_precision_score
 
+from cxml.contracts.ratings import DEFAULT_BAD_RATINGS, Rating, is_bad, parse_ratings
 from cxml.contracts.times import utc_ns
 from cxml.metrics.ranking import delong, wilson
 
 __all__ = ["Interval", "JoinSummary", "join_ratings", "realized_metrics"]
-
-#: The rating scale: whole numbers from 1 to 5.
-SCALE = (1, 5)
 
 
 @dataclass(frozen=True)
@@ -43,8 +41,8 @@ class JoinSummary:
     rerated : int
         Rating rows superseded by a different, later rating of the same ticket.
     missing_rating : int
-        Rating rows rejected: no id, a blank rating, or one that is not a whole number 1 to 5
-        (``reasons`` counts each reason).
+        Rating rows rejected: no id, a blank rating, or one that is no rating (a whole number
+        1 to 5, ``good`` or ``bad``; ``reasons`` counts each reason).
     scored_more_than_once : int
         Matched tickets with several scorings (the rating joins the last one at or before it was
         given, else the last one).
@@ -70,7 +68,9 @@ class Interval:
 
 
 def join_ratings(
-    scored: pd.DataFrame, ratings: pd.DataFrame, bad_ratings: Collection[int] = (1, 2)
+    scored: pd.DataFrame,
+    ratings: pd.DataFrame,
+    bad_ratings: Collection[Rating] = DEFAULT_BAD_RATINGS,
 ) -> tuple[pd.DataFrame, JoinSummary]:
     """Join late ratings to the scorings of their tickets by id.
 
@@ -79,27 +79,24 @@ def join_ratings(
     scored : DataFrame
         The prediction log's rows: ``id``, ``scored_at``, ``model_version`` and the outputs.
     ratings : DataFrame
-        ``id``, ``rating`` (1 to 5) and optionally ``rated_at``. A ticket rated more than once
-        keeps its latest rating (by ``rated_at``, an undated one counting as oldest; else the
-        last row).
-    bad_ratings : collection of int, default=(1, 2)
-        Ratings that make a ticket ``bad``.
+        ``id``, ``rating`` (1 to 5, or good / bad: :mod:`cxml.contracts.ratings`) and
+        optionally ``rated_at``. A ticket rated more than once keeps its latest rating (by
+        ``rated_at``, an undated one counting as oldest; else the last row).
+    bad_ratings : collection of int or str, default=(1, 2, "bad")
+        Ratings that make a ticket ``bad`` (:func:`cxml.contracts.ratings.is_bad`).
 
     Returns
     -------
     joined : DataFrame
-        One row per matched ticket: the chosen scoring's columns plus ``rating`` (int),
-        ``rated_at`` (UTC) and ``bad`` (bool).
+        One row per matched ticket: the chosen scoring's columns plus ``rating`` (``Int64``,
+        ``object`` where there are labels), ``rated_at`` (UTC) and ``bad`` (bool).
     summary : JoinSummary
     """
     ids = _ids(ratings["id"])
-    raw = ratings["rating"]
-    rating = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-    on_scale = (rating >= SCALE[0]) & (rating <= SCALE[1]) & (rating == np.round(rating))
+    rating, unreadable, _ = parse_ratings(ratings["rating"].reset_index(drop=True))
     reason = np.select(
-        [pd.isna(ids), blank, ~on_scale],
-        ["no id", "blank rating", f"rating not a whole number {SCALE[0]} to {SCALE[1]}"],
+        [pd.isna(ids), unreadable, rating.isna().to_numpy()],
+        ["no id", "not a rating 1-5, good or bad", "blank rating"],
         "",
     )
     log = scored.assign(id=_ids(scored["id"]))
@@ -109,7 +106,7 @@ def join_ratings(
     rows = pd.DataFrame(
         {
             "id": ids,
-            "rating": rating,
+            "rating": rating.to_numpy(dtype=object),
             "row": np.arange(len(ids)),
             "rated_at": utc_ns(ratings["rated_at"]) if "rated_at" in ratings else pd.NaT,
         }
@@ -122,9 +119,9 @@ def join_ratings(
     duplicates = int((repeats["rating"] == repeats["rating_kept"]).sum())
 
     joined, several = _to_scorings(log, latest)
-    joined["rating"] = joined["rating"].astype(int)
+    joined["rating"] = parse_ratings(joined["rating"])[0]
     joined["rated_at"] = pd.to_datetime(joined["rated_at"]).dt.tz_localize("UTC")
-    joined["bad"] = joined["rating"].isin(list(bad_ratings))
+    joined["bad"] = is_bad(joined["rating"], bad_ratings)
     rejected = reason[reason != ""]
     summary = JoinSummary(
         ratings_read=len(ratings),

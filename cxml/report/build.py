@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 
 from cxml._version import __version__
+from cxml.contracts.ratings import binary_scale
 from cxml.data.io import write_table, write_text
 from cxml.errors import BadInputError
 from cxml.report import charts
@@ -271,6 +272,11 @@ def _tickets_section(
         raise BadInputError(f"tickets need 'created_at'; they have {list(tickets.columns)}")
     specs = sec.ticket_specs(tickets)
     section: dict[str, Any] = {"n": len(tickets), "specs": specs}
+    if "rating" in tickets:
+        section["binary"] = binary_scale(tickets["rating"], name="ticket ratings")
+        ratings = sec.rating_counts(tickets["rating"])
+        exports["ticket_ratings"] = ratings
+        section["ratings"] = ratings.to_dict(orient="records")
     if specs:
         section["headlines"] = sec.headlines(tickets, specs, **common)
         table = sec.trend(tickets, specs, period=period, **common)

@@ -97,7 +97,7 @@ _JOIN = {
     "unknown_ids": "for tickets never scored",
     "duplicate_ratings": "repeating a ticket's rating (counted once)",
     "rerated": "superseded by a later, different rating",
-    "missing_rating": "rejected (no id, or not a rating 1-5)",
+    "missing_rating": "rejected (no id, or not a rating 1-5, good or bad)",
     "scored_more_than_once": "joined tickets scored more than once (last scoring used)",
 }
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.contracts.labels import THEME_POLARITIES, label_lists, label_maps
+from cxml.contracts.ratings import RATING_LABELS, RATING_SCALE, parse_ratings
 from cxml.contracts.times import parse_times
 from cxml.errors import BadInputError
 from cxml.metrics import driver_table, metric_table
@@ -40,6 +41,7 @@ __all__ = [
     "examples",
     "headlines",
     "pick_score",
+    "rating_counts",
     "theme_sentiment_table",
     "ticket_specs",
     "top_themes",
@@ -134,6 +136,21 @@ def ticket_specs(tickets: pd.DataFrame) -> list[MetricSpec]:
         ),
     ]
     return [spec for needs, spec in wanted if needs <= columns]
+
+
+def rating_counts(ratings: pd.Series) -> pd.DataFrame:
+    """Rated tickets per rating (1 to 5, then good and bad) and their share (%) of all rated.
+
+    >>> rating_counts(pd.Series(["good", "bad", "Good", None])).values.tolist()
+    [['good', 2, 66.7], ['bad', 1, 33.3]]
+    """
+    parsed = parse_ratings(ratings)[0].dropna()
+    counts = parsed.value_counts()
+    order = [*range(RATING_SCALE[0], RATING_SCALE[1] + 1), *RATING_LABELS]
+    rows = [(str(r), int(counts[r])) for r in order if r in counts.index]
+    table = pd.DataFrame(rows, columns=["rating", "tickets"])
+    table["share"] = (100 * table["tickets"] / max(len(parsed), 1)).round(1)
+    return table
 
 
 def headlines(

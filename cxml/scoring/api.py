@@ -23,6 +23,7 @@ __all__ = [
     "Comment",
     "CommentResult",
     "ErrorBody",
+    "FlagUpdate",
     "Health",
     "ModelInfo",
     "ModelsResponse",
@@ -31,6 +32,7 @@ __all__ = [
     "ScoreTicketsResponse",
     "Ticket",
     "TicketScore",
+    "WebhookScore",
 ]
 
 MAX_TEXT_CHARS = 20_000
@@ -171,6 +173,12 @@ class Ticket(_Request):
     replies: int | None = Field(default=None, ge=0, le=1_000_000, description="replies so far")
     reopens: int | None = Field(default=None, ge=0, le=1_000_000)
     reassignments: int | None = Field(default=None, ge=0, le=1_000_000)
+    group_stations: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="groups passed through (incl. the first)"
+    )
+    assignee_stations: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="agents passed through (incl. the first)"
+    )
     lang: Literal["en", "ko"] | None = Field(default=None, description="detected when missing")
     text: _Text | None = Field(default=None, description="messages")
 
@@ -241,6 +249,23 @@ class ScoreTicketsResponse(BaseModel):
 
     items: list[TicketScore]
     as_of: datetime = Field(description="the scoring moment used: the request's, else now")
+
+
+class FlagUpdate(BaseModel):
+    """A ready-to-send helpdesk API request (:mod:`cxml.connectors.flags`); ``path`` is relative
+    to the helpdesk's API host."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+
+
+class WebhookScore(TicketScore):
+    """The ticket of a webhook request, scored, and the request that writes its flag back."""
+
+    event: str = Field(description="the event type, or 'trigger' for a trigger's JSON body")
+    as_of: datetime = Field(description="the scoring moment: when the request arrived")
+    update: FlagUpdate = Field(description="the helpdesk request that flags this ticket")
 
 
 class ModelInfo(BaseModel):

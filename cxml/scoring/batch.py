@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from cxml.config import DataConfig
+from cxml.connectors.flags import FlagTarget, id_check, iter_requests
 from cxml.contracts.fields import COMMENTS, TICKETS
 from cxml.contracts.outputs import MODEL_COLUMNS, output_names
 from cxml.contracts.tickets import ticket_inputs
@@ -45,7 +48,8 @@ COMMENT_MODELS = ("models:/cxml-sentiment@champion", "models:/cxml-themes@champi
 
 @dataclass
 class BatchResult:
-    """What a batch job wrote."""
+    """What a batch job wrote: ``rows`` scored rows (``data.good``), to ``output`` as a table or,
+    with flags, as ``requests`` helpdesk requests."""
 
     output: Path
     rows: int
@@ -53,6 +57,7 @@ class BatchResult:
     data: ReadSummary
     models: list[str]
     resumed: bool = False
+    requests: int | None = None
 
 
 def score_frame(
@@ -191,6 +196,7 @@ def score_tickets_file(
     chunksize: int = 10_000,
     on_rows: Callable[[int], None] = lambda n: None,
     log: str | None = None,
+    flags: FlagTarget | None = None,
 ) -> BatchResult:
     """Score the tickets in ``path``: ``bad_rating_probability``, ``at_risk`` and ``reasons``.
 
@@ -200,10 +206,17 @@ def score_tickets_file(
     ``result.data.flags`` and their durations are missing features. Other parameters are those
     of :func:`analyze_comments_file`; ``model`` defaults to the ``cxml-csat`` champion. Logged
     rows are scored at the job's scoring moment (``as_of``, default its first start).
+
+    With ``flags``, ``output`` gets the requests that write the flags to that helpdesk, as JSON
+    Lines (one request a line, :mod:`cxml.connectors.flags`) instead of the table, and tickets
+    whose id the helpdesk cannot have are rejects (``ticket_id``) with the others.
     """
     prediction_log = PredictionLog(log) if log else None
     loaded = load_ticket_model(model)
     reader = TableReader(path, TICKETS, config=config, chunksize=chunksize)
+    if flags is not None:
+        _check_requests_path(Path(output))
+        reader.validator.checks.append(id_check(flags))
     given = None if as_of is None else parse_instant(as_of, name="as_of").isoformat()
     checkpoint = _checkpoint(
         path,
@@ -211,7 +224,7 @@ def score_tickets_file(
         reader,
         [loaded],
         rejects=rejects,
-        options={"as_of": given},
+        options={"as_of": given, "flags": flags.options() if flags else None},
         state={"as_of": given or pd.Timestamp.now(tz="UTC").isoformat()},
     )
     moment = pd.Timestamp(checkpoint.state["as_of"])  # "now" of the job's first start
@@ -228,7 +241,16 @@ def score_tickets_file(
         checkpoint=checkpoint,
         prediction_log=prediction_log,
         inputs=inputs,
+        flags=flags,
     )
+
+
+def _check_requests_path(output: Path) -> None:
+    """Refuse a requests file named like a table (a scored table would be expected there)."""
+    if output.suffix.lower() not in (".jsonl", ".ndjson"):
+        raise BadInputError(
+            f"{output}: flags are written as JSON Lines, one request a line; name a .jsonl file"
+        )
 
 
 def _checkpoint(
@@ -275,6 +297,7 @@ def _score_file(
     checkpoint: Checkpoint | None = None,
     prediction_log: PredictionLog | None = None,
     inputs: list[str] | Callable[[pd.DataFrame], pd.DataFrame],
+    flags: FlagTarget | None = None,
 ) -> BatchResult:
     """Read ``path`` in chunks, score the good rows, write them atomically, rejects aside.
 
@@ -291,8 +314,8 @@ def _score_file(
             if not checkpoint.done(index):
                 checkpoint.store(index, score(good) if len(good) else good, rejected)
             on_rows(len(good) + len(rejected))
-        rows, rejects_path = _write_outputs(
-            checkpoint, out_path, _rejects_path(out_path, rejects), path, reader.summary
+        rows, requests, rejects_path = _write_outputs(
+            checkpoint, out_path, _rejects_path(out_path, rejects), path, reader.summary, flags
         )
         if prediction_log is not None:
             id_field = reader.validator.schema.id_field
@@ -316,6 +339,7 @@ def _score_file(
         data=reader.summary,
         models=[f"{m.name}/{m.version}" for m in loaded],
         resumed=checkpoint.resumed,
+        requests=requests,
     )
 
 
@@ -343,22 +367,32 @@ def _log_chunks(
 
 
 def _write_outputs(
-    checkpoint: Checkpoint, output: Path, rejects: Path, source: str | Path, data: ReadSummary
-) -> tuple[int, Path | None]:
-    """Write the stored chunks to ``output`` and their rejects to ``rejects``: ``(rows written,
-    rejects path or None)``."""
+    checkpoint: Checkpoint,
+    output: Path,
+    rejects: Path,
+    source: str | Path,
+    data: ReadSummary,
+    flags: FlagTarget | None = None,
+) -> tuple[int, int | None, Path | None]:
+    """Write the stored chunks to ``output`` (or, with ``flags``, their requests) and their
+    rejects to ``rejects``: ``(rows scored, requests written or None, rejects path or None)``."""
     sink = RejectsFile(rejects)
     writer: TableWriter | None = None
     try:
-        schema = table_schema(_scored_writing_rejects(checkpoint, sink))
+        scored_chunks = _scored_writing_rejects(checkpoint, sink)
+        schema = None
+        if flags is None:
+            schema = table_schema(scored_chunks)
+        else:  # requests have no table schema: only the rejects are written here
+            deque(scored_chunks, maxlen=0)
         if data.good == 0:
             sink_path = sink.close()
             where = f"; see {sink_path} for the reasons" if sink_path else ""
             raise BadInputError(f"{source}: no valid rows to score ({data.describe()}){where}")
         writer = TableWriter(output, schema=schema)
-        for scored, _ in checkpoint.chunks():
-            if len(scored):
-                writer.write(scored)
+        scored = (scored for scored, _ in checkpoint.chunks() if len(scored))
+        for frame in scored if flags is None else _request_frames(scored, flags):
+            writer.write(frame)
     except BaseException:
         sink.abort()
         if writer is not None:
@@ -366,7 +400,19 @@ def _write_outputs(
         raise
     rejects_path = sink.close()
     writer.close()
-    return writer.rows, rejects_path
+    if flags is None:
+        return writer.rows, None, rejects_path
+    return data.good, writer.rows, rejects_path
+
+
+def _request_frames(
+    scored: Iterator[pd.DataFrame], flags: FlagTarget, size: int = 1000
+) -> Iterator[pd.DataFrame]:
+    """The flag requests of the ``scored`` chunks, ``size`` a frame (``method``, ``path``,
+    ``body`` columns, written one request a line)."""
+    requests = iter_requests(scored, flags)
+    while batch := list(islice(requests, size)):
+        yield pd.DataFrame(batch, columns=["method", "path", "body"])
 
 
 def _scored_writing_rejects(checkpoint: Checkpoint, sink: RejectsFile) -> Iterator[pd.DataFrame]:

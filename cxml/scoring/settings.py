@@ -23,6 +23,11 @@ ENV_VARS = {
     "reload_seconds": "CXML_RELOAD_SECONDS",
     "log": "CXML_PREDICTION_LOG",
     "log_queue_rows": "CXML_PREDICTION_LOG_QUEUE",
+    "zendesk_signing_secret": "CXML_ZENDESK_SIGNING_SECRET",
+    "zendesk_tag": "CXML_ZENDESK_TAG",
+    "zendesk_probability_field": "CXML_ZENDESK_PROBABILITY_FIELD",
+    "zendesk_flag_field": "CXML_ZENDESK_FLAG_FIELD",
+    "webhook_tolerance_seconds": "CXML_WEBHOOK_TOLERANCE_SECONDS",
 }
 
 
@@ -49,6 +54,17 @@ class ServiceSettings(BaseModel):
     log_queue_rows : int, default=10_000
         Most rows waiting to be written to the log; rows scored while it is full are not logged
         (and counted in ``/metrics``), so that a slow log never slows down scoring.
+    zendesk_signing_secret : SecretStr, default=None
+        The signing secret of the Zendesk webhook that calls ``POST /v1/webhooks/zendesk``;
+        None: that endpoint answers 503.
+    zendesk_tag : str, default=None
+        The tag the webhook's update adds to tickets at risk (None: ``cxml_at_risk``).
+    zendesk_probability_field, zendesk_flag_field : str, default=None
+        Ids of the Zendesk numeric and checkbox custom fields the update writes the probability
+        and the flag into; None leaves that field out.
+    webhook_tolerance_seconds : float, default=300
+        How far a webhook request's signed timestamp may be from now; older (or replayed)
+        requests are refused.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,6 +78,11 @@ class ServiceSettings(BaseModel):
     reload_seconds: float = Field(default=30.0, ge=0)
     log: str | None = None
     log_queue_rows: int = Field(default=10_000, ge=1)
+    zendesk_signing_secret: SecretStr | None = None
+    zendesk_tag: str | None = Field(default=None, pattern=r"^\S+$")
+    zendesk_probability_field: str | None = Field(default=None, pattern=r"^[1-9][0-9]{0,18}$")
+    zendesk_flag_field: str | None = Field(default=None, pattern=r"^[1-9][0-9]{0,18}$")
+    webhook_tolerance_seconds: float = Field(default=300.0, gt=0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:

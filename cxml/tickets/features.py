@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
@@ -57,6 +58,10 @@ class TicketFeaturizer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    counts_ : list of str
+        The declared count columns the training data fills (an absent or empty one is left
+        out). Ping-pong is ``group_stations >= ping_pong_hops`` where given, else
+        ``reassignments >= ping_pong_hops``.
     categories_ : dict of str to list of str
         Known levels of each categorical column (rare levels are left out: missing).
     level_codes_ : dict of str to dict of str to float
@@ -138,6 +143,7 @@ class TicketFeaturizer(TransformerMixin, BaseEstimator):
 
     def _fit(self, X: pd.DataFrame, y: Any) -> None:
         config = self._config
+        self.counts_ = [n for n in config.counts if not np.isnan(_numbers(_column(X, n))).all()]
         self.categories_: dict[str, list[str]] = {}
         for name in config.categorical:
             counts = _column(X, name).dropna().astype(str).value_counts()
@@ -193,10 +199,12 @@ class TicketFeaturizer(TransformerMixin, BaseEstimator):
             out["created_hour"] = hour
             out["created_weekday"] = weekday
             out["out_of_hours"] = np.where(missing, np.nan, (~inside).astype(np.float64))
-        for name in config.counts:
+        for name in self.counts_:
             out[name] = np.clip(_numbers(_column(X, name)), 0, None)
-        if "reassignments" in config.counts:
-            hops = out["reassignments"]
+        if "group_stations" in out or "reassignments" in out:  # groups where given, else hops
+            absent = np.full(len(created), np.nan)
+            groups = out.get("group_stations", absent)
+            hops = np.where(np.isnan(groups), out.get("reassignments", absent), groups)
             out["ping_pong"] = np.where(
                 np.isnan(hops), np.nan, (hops >= config.ping_pong_hops).astype(np.float64)
             )
@@ -210,7 +218,11 @@ class TicketFeaturizer(TransformerMixin, BaseEstimator):
             )
         if self.text_model_ is not None:
             if text_scores is None:
-                text_scores = logit(self.text_model_.predict_proba(_texts(X))[:, 1])
+                # without sklearn's checks of its own steps' output (finite by construction):
+                # they cost a fifth of scoring one ticket
+                with config_context(assume_finite=True, skip_parameter_validation=True):
+                    proba = self.text_model_.predict_proba(_texts(X))
+                text_scores = logit(proba[:, 1])
             out[TEXT_SCORE] = text_scores
         return out, status
 

@@ -2,7 +2,8 @@
 
 The booster's contributions (TreeSHAP, in log-odds) say how much each feature pushed one
 ticket's risk up; the largest positive ones become phrases such as "waited 14 h for a first
-reply" or "reassigned 3 times", worded from the ticket's own values.
+reply" or "reassigned 3 times", worded from the ticket's own values. Ping-pong is worded from the
+count it was judged on: "passed through 4 groups" (``group_stations``), else "reassigned 4 times".
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ _PHRASES: dict[str, Callable[[float, bool], str | None]] = {
     ),
     "reopens": lambda v, _: _times(v, "reopened once", "reopened {n} times"),
     "reassignments": lambda v, _: _times(v, "reassigned once", "reassigned {n} times"),
+    "group_stations": lambda v, _: f"passed through {int(v)} groups" if v >= 2 else None,
+    "assignee_stations": lambda v, _: f"handled by {int(v)} agents" if v >= 2 else None,
     "ping_pong": lambda v, _: "passed between many groups" if v else None,
     "replies": lambda v, _: _times(v, "one reply so far", "{n} replies back and forth"),
     "out_of_hours": lambda v, _: "opened outside business hours" if v else None,
@@ -74,6 +77,15 @@ def phrase(feature: str, value: Any, done: bool = True) -> str | None:
     return f"{feature.replace('_', ' ')} {float(value):g}"
 
 
+def _ping_pong_count(names: list[str], row: np.ndarray) -> tuple[str, float]:
+    """The count a ticket's ping-pong was judged on: ``group_stations`` where given, else
+    ``reassignments`` (:class:`~cxml.tickets.features.TicketFeaturizer`)."""
+    for name in ("group_stations", "reassignments"):
+        if name in names and np.isfinite(row[names.index(name)]):
+            return name, float(row[names.index(name)])
+    return "ping_pong", 1.0
+
+
 def top_reasons(
     names: list[str],
     values: np.ndarray,
@@ -98,8 +110,10 @@ def top_reasons(
             done = bool(status["solved"][i] if name == "hours_open" else status["replied"][i])
             if name in categories:
                 value = None if np.isnan(value) else categories[name][int(value)]
+            elif name == "ping_pong" and value:
+                name, value = _ping_pong_count(names, values[i])
             words = phrase(name, value, done)
-            if words is not None:
+            if words is not None and words not in reasons:
                 reasons.append(words)
         out.append(reasons)
     return out

@@ -29,6 +29,13 @@ The generative story (also in ``docs/synthetic_data.md``); times are in hours:
    the tickets with 2+ reassignments) and one follow-up per reopen. The survey is sent 24 h
    after solving, answered a log-normal few hours later, with a comment (75 % of bad ratings,
    50 % of 3s, 45 % of good ones) that for bad ratings may name a driver.
+
+Options that draw nothing from the stream above (every other column stays as it is):
+``binary_ratings`` writes the rating as a binary CSAT label, ``bad`` for 1-2 and ``good`` for 3-5
+(so ``bad`` is exactly the drawn bad outcome); ``stations`` adds ``group_stations`` and
+``assignee_stations``: each reassignment moves the ticket to another group with probability 0.7
+(else to another agent of its group), drawn from a second generator seeded ``[seed, 1]``;
+``group_stations = 1 + group moves`` and ``assignee_stations = 1 + reassignments``.
 """
 
 from __future__ import annotations
@@ -130,6 +137,8 @@ _NEW_THEME_ISSUES = {
     lang: dict.fromkeys(CATEGORIES, ph.NEW_THEME_ISSUES[lang]) for lang in ph.SLOTS
 }
 _COMMENT_P = {"bad": 0.75, "mid": 0.5, "good": 0.45}
+#: Chance that a reassignment moves the ticket to another group (else to another agent).
+_GROUP_MOVE_P = 0.7
 
 
 def make_tickets(
@@ -142,6 +151,8 @@ def make_tickets(
     open_share: float = 0.0,
     drift: Drift | None = None,
     spike: bool = True,
+    binary_ratings: bool = False,
+    stations: bool = False,
 ) -> pd.DataFrame:
     """Generate ``n`` support tickets with CSAT ratings drawn from a known logistic model.
 
@@ -167,13 +178,20 @@ def make_tickets(
     spike : bool, default=True
         The delivery spike and the backlog from 35 % to 50 % of the window (step 2 and 3);
         False gives a stream without a change.
+    binary_ratings : bool, default=False
+        Ratings as ``good`` / ``bad`` labels (binary CSAT) instead of 1-5: 1-2 -> bad, 3-5 ->
+        good.
+    stations : bool, default=False
+        Add ``group_stations`` and ``assignee_stations`` (groups and agents the ticket passed
+        through, the first included) after ``reassignments``.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`TICKET_COLUMNS`, :data:`POST_SURVEY_COLUMNS` and
         ``true_bad_probability`` (``sigmoid`` of the logit, for evaluation only), ordered by
-        ``created_at``. Missing values are ``NaN``; ``rating`` is a nullable ``Int64``.
+        ``created_at``. Missing values are ``NaN``; ``rating`` is a nullable ``Int64`` (labels
+        with ``binary_ratings``).
 
     Examples
     --------
@@ -186,13 +204,22 @@ def make_tickets(
     if not 0.0 <= open_share <= 1.0:
         raise ValueError(f"open_share must be within [0, 1], got {open_share}")
     args = (n, lang, seed, start, days, open_share, spike)
-    plain, _ = _generate(*args, None)
-    if drift is None:
-        return plain
-    # Counts of Poisson and binomial draws depend on their parameters, so a drift shifts the
-    # random stream; rows before the change are therefore taken from the stream without it.
-    drifted, first_changed = _generate(*args, drift)
-    return pd.concat([plain.iloc[:first_changed], drifted.iloc[first_changed:]])
+    frame, _ = _generate(*args, None)
+    if drift is not None:
+        # Counts of Poisson and binomial draws depend on their parameters, so a drift shifts the
+        # random stream; rows before the change are therefore taken from the stream without it.
+        drifted, first_changed = _generate(*args, drift)
+        frame = pd.concat([frame.iloc[:first_changed], drifted.iloc[first_changed:]])
+    if stations:
+        hops = frame["reassignments"].to_numpy()
+        moves = np.random.default_rng([seed, 1]).binomial(hops, _GROUP_MOVE_P)
+        at = list(frame.columns).index("reassignments") + 1
+        frame.insert(at, "group_stations", 1 + moves)
+        frame.insert(at + 1, "assignee_stations", 1 + hops)
+    if binary_ratings:
+        labels = frame["rating"].map({1: "bad", 2: "bad", 3: "good", 4: "good", 5: "good"})
+        frame["rating"] = labels.astype(object).where(frame["rating"].notna(), np.nan)
+    return frame
 
 
 def _generate(
