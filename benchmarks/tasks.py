@@ -34,7 +34,9 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 from benchmarks import ticket_tasks
 from benchmarks.discovery_task import discovery_task
+from benchmarks.emerging_task import task_emerging
 from benchmarks.flipkart_task import flipkart_figures
+from benchmarks.label_noise_task import label_noise_figures, theme_noise_figures
 from benchmarks.monitor_task import task_monitor
 from benchmarks.scoring_tasks import scoring_task
 from cxml.comments import SentimentClassifier, theme_pairs
@@ -90,6 +92,21 @@ REFERENCES: dict[str, dict[str, tuple[float | None, str]]] = {
             "gradient boosting on these time-ordered folds",
         ),
     },
+    "emerging": {
+        "first_alert_period": (9.0, "the theme is planted in week planted_period"),
+        "false_alerts": (
+            0.1,
+            "alerting weeks before the plant, a stream (4 weeks judged, at alpha 0.01 a week); "
+            "the emerging alert rule was set on seeds 0-2, seeds 3-5 are unseen",
+        ),
+        "false_alerts_without_new_theme": (0.1, "alerting weeks of 8, a stream"),
+    },
+    "label_noise": {
+        "label_error_precision": (0.5, "share of the flagged rows whose label the task broke"),
+        "label_error_recall": (0.5, "share of the broken rows flagged"),
+        "theme_label_error_precision": (0.5, ""),
+        "theme_label_error_recall": (0.5, ""),
+    },
     "monitor": {
         "false_alert_weeks": (
             0.0,
@@ -115,6 +132,7 @@ REFERENCES: dict[str, dict[str, tuple[float | None, str]]] = {
 LOWER_IS_BETTER = {"ece", "brier", "single_ticket_ms", "batch_overhead_ratio", "service_p99_ms_c10"}
 LOWER_IS_BETTER |= {"false_alert_weeks", "bad_rate_mae", "roc_auc_mae", "monitor_seconds"}
 LOWER_IS_BETTER |= {key for key in REFERENCES["monitor"] if key.startswith("delay_weeks_")}
+LOWER_IS_BETTER |= {"first_alert_period", "false_alerts", "false_alerts_without_new_theme"}
 
 
 def data_dir() -> Path:
@@ -288,6 +306,20 @@ def task_airline(args: argparse.Namespace) -> dict[str, float]:
     return figures
 
 
+def task_label_noise(args: argparse.Namespace) -> dict[str, float]:
+    """Labels broken at random found by the label check (:mod:`benchmarks.label_noise_task`):
+    sentiment on the airline tweets (or ``--train``/``--test``), and on the default data also
+    themes on SemEval-14."""
+    default = data_dir() / "airline_tweets" / "train.jsonl"
+    train, test = split(args, default, ["sentiment"], "sentiment")
+    figures = label_noise_figures(train, test, _sentiment_config(args))
+    if not (args.train or args.test):
+        default = data_dir() / "semeval14_restaurants" / "train.jsonl"
+        train, test = split(args, default, ["themes"], None)
+        figures |= theme_noise_figures(train, test, _themes_config(args))
+    return figures
+
+
 TASKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "semeval14": task_semeval14,
     "semeval16": task_semeval16,
@@ -296,8 +328,10 @@ TASKS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "airline": task_airline,
     "csat": ticket_tasks.task_csat,
     "discovery": task_discovery,
+    "emerging": task_emerging,
     "flipkart": task_flipkart,
     "monitor": task_monitor,
+    "label_noise": task_label_noise,
     "scoring": task_scoring,
     "womens": task_womens,
 }

@@ -148,6 +148,17 @@ class ThemeLabelsConfig(StrictModel):
     """Which labels are trainable."""
 
     min_examples: int = Field(default=10, ge=1, description="fewest examples a label needs")
+    check: Literal["off", "exclude"] = Field(
+        default="off",
+        description="label check before training (cxml label check): exclude the rows it flags "
+        "as likely mislabelled, or off",
+    )
+
+    @field_validator("check", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        """YAML reads a bare ``off`` as false."""
+        return "off" if value is False else value
 
 
 class LabelsConfig(ThemeLabelsConfig):

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("cxml.data",),
     ("cxml.comments", "cxml.tickets", "cxml.discovery", "cxml.metrics", "cxml.connectors"),
     ("cxml.tracking",),
-    ("cxml.monitoring",),
+    ("cxml.monitoring", "cxml.labelling"),
     ("cxml.training",),
     ("cxml.scoring",),
     ("cxml.report",),
@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
 #: Imports between components of one layer: only these, each a genuine dependency.
 SIDEWAYS = {
     ("cxml.discovery", "cxml.comments"): "discovery reads texts like the comment estimators",
+    ("cxml.text", "cxml.contracts"): "language detection answers in the lang field's codes",
     ("cxml.cli", "cxml.console"): "the commands write through the shared console",
     ("cxml.__main__", "cxml.cli"): "python -m cxml runs the command line",
     ("cxml", "cxml.scoring"): "the package root's lazy Python API (top layer: nothing imports it)",

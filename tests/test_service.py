@@ -250,7 +250,7 @@ def test_comments_are_analysed_by_both_models_as_in_batch(client: TestClient) ->
             "Extra inputs are not permitted",
         ),
         ({"ticket": {"ticket_id": "t", "created_at": AS_OF}, "tickets": []}, "body", "exactly one"),
-        ({"ticket": {"ticket_id": "t", "created_at": AS_OF, "lang": "fr"}}, "lang", "'en'"),
+        ({"ticket": {"ticket_id": "t", "created_at": AS_OF, "lang": "xx"}}, "lang", "ISO 639-1"),
     ],
 )
 def test_ticket_validation_errors_name_the_field(

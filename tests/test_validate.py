@@ -99,13 +99,13 @@ def test_nan_and_numbers_in_text_fields(tmp_path: Path) -> None:
 def test_languages_mixed_detected_aliased_or_rejected() -> None:
     frame = pd.DataFrame(
         {
-            "text": ["Delivery was late", "배송이 늦었어요", "앱 login 오류", "Bonjour", "Hi"],
-            "lang": [None, None, "KOR", "fr", "English"],
+            "text": ["Delivery was late", "배송이 늦었어요", "앱 login 오류", "Ola", "Hi", "Moin"],
+            "lang": [None, None, "KOR", "xx", "English", "de-AT"],
         }
     )
     good, _, rejects = _read(frame)
-    assert good["lang"].tolist() == ["en", "ko", "ko", "en"]
-    assert "unsupported language 'fr'" in pd.read_csv(rejects)["_reason"][0]
+    assert good["lang"].tolist() == ["en", "ko", "ko", "en", "de"]
+    assert "unknown language 'xx'" in pd.read_csv(rejects)["_reason"][0]
 
 
 def test_labels_and_label_maps_parse_from_csv_strings() -> None:

@@ -181,6 +181,10 @@ class TrainingPipeline(ABC, Generic[ConfigT]):
             for name, document in labelled.documents.items():
                 mlflow.log_dict(document, name)
             mlflow.set_tags(labelled.tags)
+            if getattr(config.labels, "check", "off") == "exclude":
+                from .label_check import exclude_flagged  # it imports the tasks, which import us
+
+                labelled = exclude_flagged(self.task, labelled, config, on_step=self.on_step)
             if rejects is not None:
                 mlflow.log_artifact(str(rejects), "data")
             evaluation = self.evaluate(labelled)

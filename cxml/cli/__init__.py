@@ -20,7 +20,9 @@ from rich.table import Table
 
 from cxml._version import __version__
 from cxml.cli.data_import import data_import
+from cxml.cli.label import label_app
 from cxml.cli.monitor import monitor_app
+from cxml.cli.trends import trends
 from cxml.config import CsatConfig, DataConfig, SentimentConfig, ThemesConfig, load_config
 from cxml.console import output
 from cxml.errors import SAID_NO, BadInputError, CxmlError
@@ -50,7 +52,9 @@ app.add_typer(analyze_app, name="analyze")
 app.add_typer(score_app, name="score")
 app.add_typer(models_app, name="models")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(label_app, name="label")
 data_app.command("import")(data_import)
+app.command("trends")(trends)
 
 
 class Kind(StrEnum):
@@ -599,6 +603,14 @@ def analyze_comments(
     engine: EngineOpt = Engine.local,
     master: MasterOpt = "local[2]",
     log: PredictionLogOpt = None,
+    evidence: Annotated[
+        bool,
+        typer.Option(
+            "--evidence",
+            help="Add an 'evidence' column: the words behind each prediction, with their "
+            "character offsets (docs/evidence.md).",
+        ),
+    ] = False,
 ) -> None:
     """Add sentiment, themes and theme-level sentiment to every comment of a file.
 
@@ -608,6 +620,8 @@ def analyze_comments(
 
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     if engine is Engine.spark:
+        if evidence:
+            raise BadInputError("--evidence is not available with --engine spark; score locally")
         _spark(file, out, "comments", model, None, config, master, log)
         return
     _batch(
@@ -622,6 +636,7 @@ def analyze_comments(
             chunksize=chunksize,
             on_rows=advance,
             log=log,
+            evidence=evidence,
         ),
     )
 
@@ -636,6 +651,8 @@ def _batch(file: Path, what: str, job: Callable[[Callable[[int], None]], BatchRe
         result = job(advance)
     seconds = time.perf_counter() - started
     output.note(f"data: {result.data.describe()}")
+    for note in result.notes:
+        output.note(note)
     if result.resumed:
         output.note("resumed from the checkpoint of an interrupted run")
     where = f"; {result.data.rejected:,} rejects in {result.rejects}" if result.rejects else ""
@@ -740,6 +757,13 @@ def discover(
     column: ColumnOpt = None,
     max_themes: Annotated[int, typer.Option(min=2, help="Most themes to find.")] = 40,
     min_theme_size: Annotated[int, typer.Option(min=2, help="Fewest comments a theme.")] = 10,
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Known themes to keep (a taxonomy YAML, e.g. a taxonomy.yaml written "
+            "here, renamed, merged or split); only the rest becomes new themes."
+        ),
+    ] = None,
     encoding: EncodingOpt = None,
     dayfirst: DayfirstOpt = None,
     rejects: ReadRejectsOpt = None,
@@ -747,13 +771,16 @@ def discover(
     """Find the themes customers talk about; writes assignments, themes.csv and taxonomy.yaml.
 
     Deterministic: the same rows in any order give the same themes. Rename the themes in
-    taxonomy.yaml, then classify with: cxml train themes --taxonomy DIR/taxonomy.yaml
+    taxonomy.yaml, then classify with: cxml train themes --taxonomy DIR/taxonomy.yaml, or
+    re-run with --taxonomy DIR/taxonomy.yaml to keep them (with their ids) and add new ones.
     """
+    from cxml.comments.zeroshot import load_taxonomy
     from cxml.contracts.fields import COMMENTS
     from cxml.data import read_valid
     from cxml.discovery import discover as run
     from cxml.discovery import write_discovery
 
+    known = load_taxonomy(taxonomy) if taxonomy else None
     config = DataConfig(columns=_columns(column), encoding=encoding, dayfirst=dayfirst)
     frame, summary, rejects_path = read_valid(
         file, COMMENTS, config=config, require=["text"], rejects=rejects
@@ -762,12 +789,14 @@ def discover(
     _rejected_note(summary, rejects_path)
     with output.steps(f"discovering themes in {file.name}") as step:
         step("encoding and clustering")
-        result = run(frame, max_themes=max_themes, min_theme_size=min_theme_size)
+        result = run(frame, max_themes=max_themes, min_theme_size=min_theme_size, taxonomy=known)
         step("writing")
         paths = write_discovery(result, out)
-    table = Table("theme", "size", "share", box=None)
+    table = Table("theme", "id", "status", "size", "share", box=None)
     for row in result.themes.itertuples():
-        table.add_row(str(row.theme), f"{row.size:,}", f"{row.share:.1%}")
+        table.add_row(
+            str(row.theme), str(row.id), str(row.status), f"{row.size:,}", f"{row.share:.1%}"
+        )
     if not output.quiet:
         output.out.print(table)
     where = f"; rejects in {rejects_path}" if rejects_path else ""

@@ -11,7 +11,7 @@ with at least two labelled examples gets its own cut-off, tuned for F1 out of fo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -31,11 +31,19 @@ __all__ = ["Taxonomy", "TaxonomyTheme", "ZeroShotThemeClassifier", "load_taxonom
 
 
 class TaxonomyTheme(BaseModel):
-    """One theme: a name, a description and example phrases, each per language code."""
+    """One theme: a name, a description and example phrases, each per language code.
+
+    ``id`` is a stable identifier (``cxml discover`` writes one per theme): renaming a theme
+    keeps it, and themes sharing an id are one theme to discovery (a merge). ``status`` says
+    whether discovery found the theme in the taxonomy it was given (``known``) or proposed it
+    (``new``); classifiers ignore both.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
+    id: str | None = Field(default=None, min_length=1)
+    status: Literal["known", "new"] | None = None
     description: dict[str, str] = Field(default_factory=dict)
     examples: dict[str, list[str]] = Field(default_factory=dict)
 

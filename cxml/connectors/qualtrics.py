@@ -19,7 +19,7 @@ csat            ``csat``: 1-5, numbers or choice text (``Very satisfied`` -> 5 .
                 ``Very dissatisfied`` -> 1)
 created_at      ``created_at`` (Qualtrics: ``RecordedDate``, else ``EndDate``)
 customer_id     ``customer_id``
-lang            ``lang`` (Qualtrics: ``UserLanguage``, kept when en or ko)
+lang            ``lang`` (Qualtrics: ``UserLanguage`` such as ``EN``, ``PT-BR``: ISO 639-1)
 ==============  =============================================================================
 
 Times without an offset are in the zone their Import ID names, else in ``--field
@@ -48,6 +48,7 @@ import pandas as pd
 from cxml.connectors.result import Collector, ImportResult, RecordError
 from cxml.connectors.tables import Row, read_rows
 from cxml.connectors.values import has_offset, text, time_zone, utc_iso
+from cxml.contracts.languages import lang_code
 from cxml.errors import BadInputError
 
 __all__ = ["CSAT_LABELS", "read_export"]
@@ -318,8 +319,7 @@ def _answer(row: Row, plan: _Plan) -> tuple[Any, pd.Timestamp | None, dict[str, 
         if target in plan.columns:
             answer[target] = text(cell(target), target)
     if "lang" in plan.columns:
-        lang = (cell("lang") or "").strip().casefold()[:2]
-        answer["lang"] = lang if lang in {"en", "ko"} else None
+        answer["lang"] = lang_code(cell("lang") or "")
     notes: list[str] = []
     raw = cell("created_at")
     if raw is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cxml.contracts.labels import SENTIMENTS, THEME_POLARITIES
+from cxml.contracts.languages import LANG_CODES
 
 __all__ = [
     "COMMENTS",
@@ -79,7 +80,7 @@ COMMENTS = Schema(
         FieldSpec("id", "id", "unique id; generated from the row number when the file has none"),
         FieldSpec("text", "text", "the comment", required=True),
         FieldSpec(
-            "lang", "category", "en or ko; detected per row when missing", choices=("en", "ko")
+            "lang", "category", "ISO 639-1 code; detected per row when missing", choices=LANG_CODES
         ),
         FieldSpec("themes", "labels", "theme labels (list, JSON list or 'a;b')"),
         FieldSpec("theme_sentiment", "label_map", "theme -> polarity", choices=THEME_POLARITIES),
@@ -107,7 +108,7 @@ TICKETS = Schema(
         FieldSpec("reassignments", "int", "group or agent hops", bounds=(0, 1e6)),
         FieldSpec("group_stations", "int", "groups passed through (incl. 1st)", bounds=(0, 1e6)),
         FieldSpec("assignee_stations", "int", "agents passed through (incl. 1st)", bounds=(0, 1e6)),
-        FieldSpec("lang", "category", "en or ko; detected when missing", choices=("en", "ko")),
+        FieldSpec("lang", "category", "ISO 639-1 code; detected when missing", choices=LANG_CODES),
         FieldSpec("text", "text", "the customer's message(s)"),
         FieldSpec("rating", "rating", "the CSAT answer: 1-5, or good / bad (binary CSAT)"),
     ),

@@ -16,9 +16,11 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 __all__ = [
+    "EVIDENCE",
+    "EVIDENCE_PARAM",
     "FLAG",
     "LABELS",
     "LABEL_MAP",
@@ -27,8 +29,10 @@ __all__ = [
     "SCORE",
     "SCORES",
     "TEXT",
+    "EvidenceSpan",
     "Output",
     "ValueType",
+    "evidence_key",
     "output_names",
     "spark_type",
 ]
@@ -84,6 +88,48 @@ OUTPUTS: dict[str, tuple[Output, ...]] = {
         Output("reasons", LABELS, "what drives the probability up, strongest first"),
     ),
 }
+
+
+class EvidenceSpan(TypedDict):
+    """Words of a comment that drove a prediction: ``text == comment[start:end]`` always
+    (character offsets into the text as given); ``weight`` is how much they pushed towards
+    the predicted label (a logit contribution, or a drop in probability when left out)."""
+
+    start: int
+    end: int
+    text: str
+    weight: float
+
+
+#: The pyfunc parameter that asks comment models for :data:`EVIDENCE` (boolean, default off).
+EVIDENCE_PARAM = "evidence"
+
+#: The optional output of comment models, only when asked for (``params={"evidence": True}``):
+#: not in :data:`OUTPUTS`, so files stay small. Keys name what the spans explain
+#: (:func:`evidence_key`); spans are strongest first.
+EVIDENCE = Output(
+    "evidence",
+    ValueType(
+        dict[str, list[EvidenceSpan]],
+        "map<string,array<struct<start:int,end:int,text:string,weight:double>>>",
+    ),
+    "prediction -> spans of the text that drove it ('sentiment', 'theme:NAME', "
+    "'theme_sentiment:NAME')",
+)
+
+
+def evidence_key(kind: str, theme: str | None = None) -> str:
+    """The :data:`EVIDENCE` key of the overall sentiment, or of a theme or its sentiment.
+
+    >>> evidence_key("sentiment"), evidence_key("theme", "delivery")
+    ('sentiment', 'theme:delivery')
+    """
+    if kind not in ("sentiment", "theme", "theme_sentiment"):
+        raise ValueError(f"unknown evidence kind {kind!r}")
+    if (theme is None) != (kind == "sentiment"):
+        raise ValueError(f"{kind!r} evidence needs a theme exactly when it is about one")
+    return kind if theme is None else f"{kind}:{theme}"
+
 
 #: What every model appends to its outputs: which registered model scored the row.
 MODEL_COLUMNS = (

@@ -18,6 +18,7 @@ import pandas as pd
 
 from cxml.contracts.fields import FieldSpec, Schema
 from cxml.contracts.labels import is_missing, parse_label_map, parse_labels
+from cxml.contracts.languages import lang_code
 from cxml.contracts.ratings import parse_ratings
 from cxml.contracts.times import DateColumns, time_flags
 from cxml.data.io import ROW
@@ -29,8 +30,6 @@ __all__ = ["REJECT_COLUMNS", "ReadSummary", "Validator"]
 
 REJECT_COLUMNS = [ROW, "_field", "_reason", "_raw"]
 _EXAMPLES = 3  # rejects of each field kept as examples for messages
-_LANG_ALIASES = {"english": "en", "eng": "en", "en-us": "en", "en-gb": "en", "korean": "ko"}
-_LANG_ALIASES |= {"kor": "ko", "kr": "ko", "ko-kr": "ko", "한국어": "ko", "영어": "en"}
 
 
 @dataclass
@@ -381,11 +380,10 @@ def _parse_category(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.n
 def _parse_lang(values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
     text = _as_text(values)
     missing = _is_missing(text)
-    lowered = text.where(missing, text.str.strip().str.lower())
-    lowered = lowered.map(lambda v: _LANG_ALIASES.get(v, v) if isinstance(v, str) else v)
-    bad = ~missing & ~lowered.isin(["en", "ko"]).to_numpy()
-    reason = lowered.map(lambda v: f"unsupported language {v!r} (supported: en, ko)")
-    return lowered, bad, reason
+    codes = text.map(lambda v: lang_code(v) if isinstance(v, str) else None)
+    bad = ~missing & codes.isna().to_numpy()
+    reason = text.map(lambda v: f"unknown language {v!r} (expected an ISO 639-1 code, e.g. en, de)")
+    return codes.where(~missing, text), bad, reason
 
 
 def _parse_number(spec: FieldSpec, values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:

@@ -7,21 +7,38 @@ term's count over all themes (c-TF-IDF, Grootendorst 2022). Terms are content wo
 (and other Latin-script) words without stop words, numbers or single letters; for Korean, the
 nouns, roots and foreign words among Kiwi's morphemes, so particles and endings never make a
 label.
+
+A theme's readable name (:func:`readable_names`) is a phrase of one to three content words that
+stand next to each other in its comments (a stop word, a particle, an ending or punctuation ends
+a phrase), ranked by the same c-TF-IDF over phrases: the best single word, or the best phrase of
+two or three words that holds that word when it scores at least half as much. Nothing is random,
+so the same comments give the same name.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from cxml.text.tokenize import has_hangul, kiwi, tokenize_many
+from cxml.text.tokenize import has_hangul, kiwi, tokenize, tokenize_many
 
-__all__ = ["class_tfidf", "content_terms", "theme_label", "top_terms"]
+__all__ = [
+    "class_tfidf",
+    "content_phrases",
+    "content_terms",
+    "readable_names",
+    "theme_label",
+    "top_terms",
+]
 
 _KOREAN_CONTENT = frozenset({"NNG", "NNP", "XR"})
+_CLAUSE = re.compile(r"[.,;:!?()\[\]\"\n]+")
+#: A phrase of several words is preferred when it scores at least this share of the best word.
+_PHRASE_SHARE = 0.5
 
 
 def _is_word(token: str) -> bool:
@@ -90,3 +107,85 @@ def theme_label(terms: list[str], n: int = 3) -> str:
         if not any(term in (f"{c}s", f"{c}es") for c in chosen):
             chosen.append(term)
     return " / ".join(chosen[:n]) or "(no terms)"
+
+
+def _ngrams(runs: list[list[str]], max_words: int) -> list[str]:
+    return [
+        " ".join(run[i : i + n])
+        for run in runs
+        for n in range(1, max_words + 1)
+        for i in range(len(run) - n + 1)
+    ]
+
+
+def _korean_runs(text: str) -> list[list[str]]:
+    """Runs of content morphemes next to each other; touching ones are one word (상담+봇)."""
+    runs: list[list[str]] = [[]]
+    end = -1
+    for m in kiwi().tokenize(text):
+        form = m.form.lower()
+        if not _is_korean_term(form, m.tag):
+            runs.append([])
+        elif runs[-1] and m.start == end:
+            runs[-1][-1] += form
+        else:
+            runs[-1].append(form)
+        end = m.start + m.len
+    return [r for r in runs if r]
+
+
+def _english_runs(text: str) -> list[list[str]]:
+    runs: list[list[str]] = []
+    for clause in _CLAUSE.split(text):
+        runs.append([])
+        for token in tokenize(clause):
+            if _is_word(token):
+                runs[-1].append(token)
+            elif runs[-1]:
+                runs.append([])
+    return [r for r in runs if r]
+
+
+def content_phrases(texts: Sequence[str], max_words: int = 3) -> list[list[str]]:
+    """Phrases of 1 to ``max_words`` adjacent content words in each text, lower-cased.
+
+    >>> content_phrases(["The parcel arrived late, sadly"], max_words=2)
+    [['parcel', 'arrived', 'late', 'parcel arrived', 'arrived late', 'sadly']]
+    >>> content_phrases(["상담원 연결이 안 돼요"])
+    [['상담원', '연결', '상담원 연결']]
+    """
+    return [
+        _ngrams(_korean_runs(t) if has_hangul(t) else _english_runs(t), max_words) for t in texts
+    ]
+
+
+def readable_names(texts: Sequence[str], labels: np.ndarray, n_classes: int) -> list[str]:
+    """A short name per class of ``labels`` (in ``range(n_classes)``) from its texts.
+
+    See the module docstring for the rule; a class without content words is ``"(no terms)"``.
+
+    >>> texts = ["late delivery again", "late delivery, no call", "rude staff", "staff rude"]
+    >>> readable_names(texts, np.array([0, 0, 1, 1]), 2)
+    ['late delivery', 'rude staff']
+    """
+    vocabulary, scores = class_tfidf(content_phrases(texts), labels, n_classes)
+    words = np.array([term.count(" ") + 1 for term in vocabulary], dtype=int)
+    names = []
+    for row in scores:
+        word = _best(vocabulary, np.where(words == 1, row, 0.0))
+        if word is None:
+            names.append("(no terms)")
+            continue
+        holds = np.array([word[0] in term.split(" ") for term in vocabulary])
+        phrase = _best(vocabulary, np.where((words > 1) & holds, row, 0.0))
+        use = phrase is not None and phrase[1] >= _PHRASE_SHARE * word[1]
+        names.append(phrase[0] if phrase is not None and use else word[0])
+    return names
+
+
+def _best(vocabulary: np.ndarray, row: np.ndarray) -> tuple[str, float] | None:
+    """The best-scoring term (ties: alphabetically first) and its score, or None."""
+    if not len(row) or row.max() <= 0:
+        return None
+    j = int(np.lexsort((vocabulary, -row))[0])
+    return str(vocabulary[j]), float(row[j])

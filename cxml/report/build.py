@@ -17,15 +17,19 @@ from cxml.errors import BadInputError
 from cxml.report import charts
 from cxml.report import sections as sec
 from cxml.report.monitoring import monitoring_section
+from cxml.report.trends import trends_section
 
 if TYPE_CHECKING:
     from cxml.discovery import DiscoveryResult
     from cxml.monitoring.monitor import MonitorResult
+    from cxml.monitoring.trends import TrendsResult
 
 __all__ = ["ReportResult", "build_monitoring_report", "build_report"]
 
 _TOP_THEMES = 6
 _EXAMPLES_PER_THEME = 3
+#: Characters of an example comment shown (the template's ``truncate``).
+_EXAMPLE_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ def build_report(
     min_count: int = 30,
     confidence: float = 0.95,
     monitoring: MonitorResult | None = None,
+    trends: TrendsResult | None = None,
 ) -> ReportResult:
     """Write an HTML report of analysed comments (and tickets) to ``out``, CSVs beside it.
 
@@ -101,6 +106,9 @@ def build_report(
     monitoring : MonitorResult, default=None
         A monitoring job's result (:func:`cxml.monitoring.monitor.monitor`), shown as the
         section :func:`build_monitoring_report` makes a page of.
+    trends : TrendsResult, default=None
+        Theme spikes and emerging themes (:func:`cxml.monitoring.trends.trends`), shown as the
+        section "Trends and emerging themes" (its tests exported as ``trends_tests``).
 
     Returns
     -------
@@ -177,6 +185,12 @@ def build_report(
     )
     exports["examples"] = examples
     records = examples.astype(object).where(examples.notna(), None)
+    marks = records["highlights"] if "highlights" in records else [None] * len(records)
+    records["pieces"] = pd.Series(
+        [_pieces(t, m) if m else None for t, m in zip(records["text"], marks, strict=True)],
+        index=records.index,
+        dtype=object,
+    )
     context["examples"] = [
         (theme, group.to_dict(orient="records"))
         for theme, group in records.groupby("theme", sort=False)
@@ -185,6 +199,9 @@ def build_report(
         context["tickets"] = _tickets_section(tickets, period, exports, common)
     if monitoring is not None:
         context["monitoring"], tables = monitoring_section(monitoring)
+        exports.update(tables)
+    if trends is not None:
+        context["trends"], tables = trends_section(trends)
         exports.update(tables)
     return _write(html, "report.html.j2", context, exports)
 
@@ -283,6 +300,27 @@ def _tickets_section(
         exports["tickets_over_time"] = table
         section["over_time"] = _trend_section(table, specs, "period", "tickets")
     return section
+
+
+def _pieces(
+    text: str, spans: Sequence[tuple[int, int]], limit: int = _EXAMPLE_CHARS
+) -> list[tuple[str, bool]]:
+    """``text`` (cut at ``limit`` characters) as pieces, each marked or not: the evidence
+    ``spans`` (redacted-text offsets) become ``<mark>`` in the page.
+
+    >>> _pieces("late parcel again", [(0, 4), (12, 17)])
+    [('late', True), (' parcel ', False), ('again', True)]
+    """
+    cut = text if len(text) <= limit else text[: limit - 3]
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in sorted(spans):
+        if start < at or end > len(cut):  # overlapping, or beyond the cut
+            continue
+        pieces.extend([(cut[at:start], False), (cut[start:end], True)])
+        at = end
+    pieces.append((cut[at:] + ("..." if len(cut) < len(text) else ""), False))
+    return [piece for piece in pieces if piece[0]]
 
 
 def _day(value: pd.Timestamp) -> str | None:

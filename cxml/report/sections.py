@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 
 from cxml.contracts.labels import THEME_POLARITIES, label_lists, label_maps
+from cxml.contracts.outputs import evidence_key
 from cxml.contracts.ratings import RATING_LABELS, RATING_SCALE, parse_ratings
 from cxml.contracts.times import parse_times
 from cxml.errors import BadInputError
 from cxml.metrics import driver_table, metric_table
 from cxml.metrics.cx import Metric
-from cxml.text.redact import redact_many
+from cxml.text.redact import redact_many, redact_spans
 
 if TYPE_CHECKING:
     from cxml.discovery import DiscoveryResult
@@ -267,7 +268,10 @@ def examples(comments: pd.DataFrame, themes: Sequence[str], *, per_theme: int = 
     Returns
     -------
     DataFrame
-        Columns ``theme``, ``polarity``, ``rating``, ``date``, ``id``, ``text`` (redacted).
+        Columns ``theme``, ``polarity``, ``rating``, ``date``, ``id``, ``text`` (redacted), and
+        ``highlights`` when the comments carry ``evidence`` (from ``--evidence``): the
+        ``(start, end)`` spans of the redacted text behind the theme (or, for
+        :data:`ALL_COMMENTS`, the sentiment), those redaction touched left out.
     """
     frame = comments.reset_index(drop=True)
     lists = _theme_lists(frame)
@@ -293,7 +297,39 @@ def examples(comments: pd.DataFrame, themes: Sequence[str], *, per_theme: int = 
     out["date"] = times.iloc[picked["row"].to_numpy()].dt.strftime("%Y-%m-%d").to_numpy()
     out["id"] = source.get("id", pd.NA)
     out["text"] = redact_many(source["text"].astype(str))
+    if "evidence" in source:
+        marked = [
+            redact_spans(text, _evidence_spans(found, theme))
+            for text, found, theme in zip(
+                source["text"].astype(str), source["evidence"], out["theme"], strict=True
+            )
+        ]
+        out["highlights"] = pd.Series([spans for _, spans in marked], dtype=object)
     return out
+
+
+def _evidence_spans(found: Any, theme: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` of the evidence of ``theme`` (and its polarity), or of the
+    sentiment for :data:`ALL_COMMENTS`, in an ``evidence`` cell as a file gives it back (a
+    mapping, Parquet's key-value pairs or JSON text); anything else has none."""
+    if isinstance(found, str):
+        try:
+            found = json.loads(found)
+        except json.JSONDecodeError:
+            return []
+    if isinstance(found, list | np.ndarray):
+        found = {pair[0]: pair[1] for pair in found if len(pair) == 2}
+    if not isinstance(found, Mapping):
+        return []
+    keys = [evidence_key("sentiment")]
+    if theme != ALL_COMMENTS:
+        keys = [evidence_key("theme", theme), evidence_key("theme_sentiment", theme)]
+    spans = [span for key in keys for span in (found.get(key) or [])]
+    return [
+        (int(span["start"]), int(span["end"]))
+        for span in spans
+        if isinstance(span, Mapping) and {"start", "end"} <= set(span)
+    ]
 
 
 def _mix(candidates: list[tuple[int, str]], k: int) -> list[tuple[int, str]]:

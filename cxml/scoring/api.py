@@ -13,7 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
-from cxml.contracts.outputs import MODEL_COLUMNS, OUTPUTS
+from cxml.contracts.languages import lang_code
+from cxml.contracts.outputs import EVIDENCE, MODEL_COLUMNS, OUTPUTS
 from cxml.contracts.times import RANGE, looks_numeric, read_instant, to_utc
 from cxml.text.normalize import clean_text, replace_surrogates
 
@@ -87,6 +88,17 @@ _OptionalText = Annotated[str | None, BeforeValidator(_encodable), AfterValidato
 _Id = Annotated[str, BeforeValidator(_encodable)]
 
 
+def _lang(value: str) -> str:
+    """The language as batch files read it (:func:`~cxml.contracts.languages.lang_code`)."""
+    code = lang_code(value)
+    if code is None:
+        raise ValueError(f"unknown language {value!r} (expected an ISO 639-1 code, e.g. en, de)")
+    return code
+
+
+_Lang = Annotated[str, Field(max_length=_SHORT), AfterValidator(_lang)]
+
+
 def _numeric_time(value: Any) -> Any:
     """Numbers by cxml's rule (:mod:`cxml.contracts.times`), not as pydantic's Unix times: ``12345``
     is no time (a 422 naming the field), ``20260630`` is 30 June 2026."""
@@ -134,7 +146,7 @@ class Comment(_Request):
 
     id: _Id | None = Field(default=None, max_length=_SHORT, description="your id, echoed back")
     text: _Text = Field(min_length=1, description="the comment")
-    lang: Literal["en", "ko"] | None = Field(default=None, description="detected when missing")
+    lang: _Lang | None = Field(default=None, description="ISO 639-1 code; detected when missing")
 
 
 class AnalyzeCommentsRequest(_OneOrBatch):
@@ -150,6 +162,9 @@ class AnalyzeCommentsRequest(_OneOrBatch):
 
     comment: Comment | None = None
     comments: list[Comment] | None = None
+    evidence: bool = Field(
+        default=False, description=f"add {EVIDENCE.name!r}: {EVIDENCE.description}"
+    )
 
     @property
     def items(self) -> list[Comment]:
@@ -179,7 +194,7 @@ class Ticket(_Request):
     assignee_stations: int | None = Field(
         default=None, ge=0, le=1_000_000, description="agents passed through (incl. the first)"
     )
-    lang: Literal["en", "ko"] | None = Field(default=None, description="detected when missing")
+    lang: _Lang | None = Field(default=None, description="ISO 639-1 code; detected when missing")
     text: _Text | None = Field(default=None, description="messages")
 
 
@@ -215,6 +230,16 @@ class _Scored(BaseModel):
     model_version: str = Field(description=_ABOUT["model_version"])
 
 
+class Span(BaseModel):
+    """Words of the comment behind a prediction (the fields of
+    :class:`cxml.contracts.outputs.EvidenceSpan`): ``text == comment[start:end]``."""
+
+    start: int = Field(description="offset of the first character (0-based)")
+    end: int = Field(description="offset after the last character")
+    text: str
+    weight: float = Field(description="how much the words pushed towards the prediction")
+
+
 class CommentResult(_Scored):
     """One analysed comment; fields of a model that is not served are null."""
 
@@ -226,6 +251,9 @@ class CommentResult(_Scored):
     theme_scores: dict[str, float] | None = Field(default=None, description=_ABOUT["theme_scores"])
     theme_sentiment: dict[str, str] | None = Field(
         default=None, description=_ABOUT["theme_sentiment"]
+    )
+    evidence: dict[str, list[Span]] | None = Field(
+        default=None, description=f"{EVIDENCE.description}; only when asked for"
     )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -16,7 +16,7 @@ import pandas as pd
 from cxml.config import DataConfig
 from cxml.connectors.flags import FlagTarget, id_check, iter_requests
 from cxml.contracts.fields import COMMENTS, TICKETS
-from cxml.contracts.outputs import MODEL_COLUMNS, output_names
+from cxml.contracts.outputs import EVIDENCE, EVIDENCE_PARAM, MODEL_COLUMNS, output_names
 from cxml.contracts.tickets import ticket_inputs
 from cxml.contracts.times import parse_instant
 from cxml.data import ReadSummary, RejectsFile, TableReader, TableWriter
@@ -25,6 +25,7 @@ from cxml.data.reader import check_paths, default_rejects_path
 from cxml.errors import BadInputError, ModelNotFoundError
 from cxml.monitoring.log import PredictionLog
 from cxml.scoring.checkpoint import Checkpoint
+from cxml.scoring.languages import lang_counts, unseen_lang_notes
 from cxml.tracking.loader import LoadedModel, load_model
 
 __all__ = [
@@ -49,7 +50,8 @@ COMMENT_MODELS = ("models:/cxml-sentiment@champion", "models:/cxml-themes@champi
 @dataclass
 class BatchResult:
     """What a batch job wrote: ``rows`` scored rows (``data.good``), to ``output`` as a table or,
-    with flags, as ``requests`` helpdesk requests."""
+    with flags, as ``requests`` helpdesk requests; ``notes`` for the summary (rows in languages a
+    model never saw, :mod:`cxml.scoring.languages`)."""
 
     output: Path
     rows: int
@@ -58,12 +60,15 @@ class BatchResult:
     models: list[str]
     resumed: bool = False
     requests: int | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def score_frame(
     frame: pd.DataFrame,
     models: list[LoadedModel],
     inputs: list[str] | Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    evidence: bool = False,
 ) -> pd.DataFrame:
     """Append every model's output columns to ``frame`` (row order and index kept).
 
@@ -71,9 +76,13 @@ def score_frame(
     Input columns that share a name with an output column (a ``sentiment`` label, say) are kept
     as ``<name>_input``. With several models, ``model_name`` and ``model_version`` list each
     model's, joined by ``+``. A frame without rows gives no rows with every output column.
+    With ``evidence``, comment models add one ``evidence`` column, every model's spans in it
+    (:data:`~cxml.contracts.outputs.EVIDENCE`).
     """
     model_input = model_inputs(frame, inputs)
-    outputs = [_predictions(m, model_input) for m in models]
+    outputs = [_predictions(m, model_input, evidence) for m in models]
+    if evidence:
+        outputs = _merged_evidence(outputs, len(model_input))
     produced = {c for out in outputs for c in out.columns}
     base = frame.drop(columns=[ROW], errors="ignore")
     base = base.rename(columns={c: f"{c}_input" for c in base.columns if c in produced})
@@ -95,13 +104,37 @@ def model_inputs(
     return inputs(frame) if callable(inputs) else frame[[c for c in inputs if c in frame]]
 
 
-def _predictions(model: LoadedModel, inputs: pd.DataFrame) -> pd.DataFrame:
+def _predictions(model: LoadedModel, inputs: pd.DataFrame, evidence: bool = False) -> pd.DataFrame:
     """``model.predict(inputs)``; for no rows, no rows with the task's output columns (the
-    estimators refuse an empty input)."""
-    if len(inputs):
+    estimators refuse an empty input). With ``evidence``, a model that cannot give it (logged
+    before cxml could) is a :class:`BadInputError`."""
+    if not len(inputs):
+        extra = [EVIDENCE.name] if evidence else []
+        return pd.DataFrame(
+            columns=[*output_names(model.task), *extra, *(c.name for c in MODEL_COLUMNS)]
+        )
+    if not evidence:
         return model.predict(inputs)
-    columns = [*output_names(model.task), *(c.name for c in MODEL_COLUMNS)]
-    return pd.DataFrame(columns=columns)
+    out = model.predict(inputs, params={EVIDENCE_PARAM: True})
+    if EVIDENCE.name not in out:
+        raise BadInputError(
+            f"{model.name} version {model.version} cannot give evidence: it was logged before "
+            "cxml could; train it again to have evidence"
+        )
+    return out
+
+
+def _merged_evidence(outputs: list[pd.DataFrame], n: int) -> list[pd.DataFrame]:
+    """The outputs with one ``evidence`` column, after the last model's outputs, holding every
+    model's spans."""
+    merged: list[dict[str, Any]] = [{} for _ in range(n)]
+    for out in outputs:
+        for row, found in zip(merged, out[EVIDENCE.name].tolist(), strict=True):
+            row.update(found)
+    outputs = [out.drop(columns=[EVIDENCE.name]) for out in outputs]
+    last = outputs[-1]
+    last.insert(list(last.columns).index(MODEL_COLUMNS[0].name), EVIDENCE.name, merged)
+    return outputs
 
 
 def load_ticket_model(uri: str | None = None) -> LoadedModel:
@@ -145,6 +178,7 @@ def analyze_comments_file(
     chunksize: int = 10_000,
     on_rows: Callable[[int], None] = lambda n: None,
     log: str | None = None,
+    evidence: bool = False,
 ) -> BatchResult:
     """Score the comments in ``path`` and write them with the output columns to ``output``.
 
@@ -169,17 +203,27 @@ def analyze_comments_file(
         that gets the scored rows (``source="batch"``, one row set per model's task, scored at
         the job's first start) once the output is complete: a job that fails logs nothing, and
         a resumed one logs each row once.
+    evidence : bool, default=False
+        Add the ``evidence`` column: the words behind each prediction
+        (:mod:`cxml.comments.evidence`).
     """
     prediction_log = PredictionLog(log) if log else None
     loaded = load_comment_models(models)
+    reader = TableReader(path, COMMENTS, config=config, chunksize=chunksize)
+    checkpoint = None
+    if evidence:  # a job with evidence never resumes one without
+        options = {"evidence": True}
+        out = Path(output)
+        checkpoint = _checkpoint(path, out, reader, loaded, rejects=rejects, options=options)
     return _score_file(
         path,
         output,
-        TableReader(path, COMMENTS, config=config, chunksize=chunksize),
-        lambda good: score_frame(good, loaded, COMMENT_INPUTS),
+        reader,
+        lambda good: score_frame(good, loaded, COMMENT_INPUTS, evidence=evidence),
         loaded,
         rejects=rejects,
         on_rows=on_rows,
+        checkpoint=checkpoint,
         prediction_log=prediction_log,
         inputs=COMMENT_INPUTS,
     )
@@ -309,8 +353,10 @@ def _score_file(
     """
     out_path = Path(output)
     checkpoint = checkpoint or _checkpoint(path, out_path, reader, loaded, rejects=rejects)
+    langs: Counter[str] = Counter()
     try:
         for index, (good, rejected) in enumerate(reader):
+            langs.update(lang_counts(good))
             if not checkpoint.done(index):
                 checkpoint.store(index, score(good) if len(good) else good, rejected)
             on_rows(len(good) + len(rejected))
@@ -340,6 +386,7 @@ def _score_file(
         models=[f"{m.name}/{m.version}" for m in loaded],
         resumed=checkpoint.resumed,
         requests=requests,
+        notes=unseen_lang_notes(langs, loaded),
     )
 
 

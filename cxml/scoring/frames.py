@@ -9,8 +9,9 @@ gives the same scores for the same rows. The result keeps the caller's index (an
 column the caller did not have). Rows that fail validation are left out of the result, with a
 warning; ``result.attrs["rejects"]`` lists them (records with the row number from 1, the index
 label ``_index``, field, reason and raw row; plain Python values, so pandas operations on the
-result keep working). A frame without rows, or whose rows are all rejected, gives a result
-without rows that has every output column.
+result keep working). Rows in a language a model never saw are scored, with a warning that
+``result.attrs["notes"]`` keeps (:mod:`cxml.scoring.languages`). A frame without rows, or
+whose rows are all rejected, gives a result without rows that has every output column.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cxml.scoring.batch import (
     model_inputs,
     score_frame,
 )
+from cxml.scoring.languages import lang_counts, unseen_lang_notes
 from cxml.tracking.loader import LoadedModel
 
 __all__ = ["analyze_comments", "score_tickets"]
@@ -103,6 +105,7 @@ def analyze_comments(
     models: Sequence[str] | None = None,
     config: DataConfig | None = None,
     log: str | None = None,
+    evidence: bool = False,
 ) -> pd.DataFrame:
     """Add ``sentiment``, ``sentiment_score``, ``themes``, ``theme_scores``, ``theme_sentiment``.
 
@@ -117,14 +120,20 @@ def analyze_comments(
     log : str, default=None
         A prediction log (folder or fsspec URL) that gets the scored rows (``source="python"``;
         see :class:`~cxml.monitoring.log.PredictionLog`).
+    evidence : bool, default=False
+        Add ``evidence``: per comment, prediction -> the spans of its text behind it
+        (:mod:`cxml.comments.evidence`).
     """
     prediction_log = PredictionLog(log) if log else None
     good = _validated(comments, COMMENTS, config)
     loaded = load_comment_models(models)
-    out = score_frame(good, loaded, COMMENT_INPUTS)
+    out = score_frame(good, loaded, COMMENT_INPUTS, evidence=evidence)
     if prediction_log is not None:
         _log(prediction_log, out, loaded, model_inputs(good, COMMENT_INPUTS), COMMENTS.id_field)
     out.attrs["rejects"] = good.attrs["rejects"]
+    out.attrs["notes"] = unseen_lang_notes(lang_counts(good), loaded)
+    for note in out.attrs["notes"]:
+        warnings.warn(note, stacklevel=2)
     return out
 
 

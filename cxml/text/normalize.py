@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["clean_text", "normalize_text", "replace_surrogates"]
+__all__ = ["clean_text", "normalize_text", "normalize_with_offsets", "replace_surrogates"]
 
 #: Zero-width characters: zero-width space and joiners, direction marks, word joiners, BOM.
 _ZERO_WIDTH = r"\u200b-\u200f\u2060-\u2064\ufeff"
@@ -55,3 +55,46 @@ def normalize_text(text: str, *, max_chars: int | None = None) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
     return text[:max_chars] if max_chars is not None else text
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """Runs of a character and what NFKC may compose with it (combining marks, Hangul jamo
+    vowels and finals), as ``(start, end)``."""
+    bounds, start = [], 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or not (
+            unicodedata.combining(text[i]) or "\u1160" <= text[i] <= "\u11ff"
+        ):
+            bounds.append((start, i))
+            start = i
+    return bounds
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """:func:`normalize_text` and, for each of its characters, the ``(start, end)`` of the
+    original characters it came from; None when NFKC of the pieces differs from NFKC of the
+    whole (a composition this segmentation does not foresee).
+
+    >>> normalize_with_offsets(" Ｆａｓｔ\\n\\n ok")
+    ('Fast ok', [(1, 2), (2, 3), (3, 4), (4, 5), (5, 8), (8, 9), (9, 10)])
+    """
+    pieces = [
+        (char, start, end)
+        for start, end in _segments(text)
+        for char in unicodedata.normalize("NFKC", text[start:end])
+    ]
+    chars: list[tuple[str, int, int]] = []
+    for char, start, end in pieces:
+        char = " " if _CONTROL.match(char) or _SPACE.match(char) else char
+        if char == " " and chars and chars[-1][0] == " ":
+            chars[-1] = (" ", chars[-1][1], end)
+        else:
+            chars.append((char, start, end))
+    while chars and chars[0][0] == " ":
+        chars.pop(0)
+    while chars and chars[-1][0] == " ":
+        chars.pop()
+    normalized = "".join(c for c, _, _ in chars)
+    if normalized != normalize_text(text):
+        return None
+    return normalized, [(start, end) for _, start, end in chars]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["KINDS", "luhn_valid", "redact", "redact_many"]
+__all__ = ["KINDS", "luhn_valid", "redact", "redact_many", "redact_spans"]
 
 #: What can be redacted, in the order the rules run.
 KINDS: tuple[str, ...] = ("email", "rrn", "card", "order", "phone")
@@ -126,6 +126,38 @@ def redact(text: str, *, kinds: Collection[str] = KINDS) -> str:
     for rule in _rules(kinds):
         text = rule.pattern.sub(rule.replace, text)
     return text
+
+
+#: Private-use characters that mark a span while the text is redacted.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def redact_spans(
+    text: str, spans: Iterable[tuple[int, int]], *, kinds: Collection[str] = KINDS
+) -> tuple[str, list[tuple[int, int]]]:
+    """:func:`redact` of ``text`` and where each ``(start, end)`` span of it is in the result.
+
+    A span is kept only where redaction left it and the text around it as they were: each is
+    marked, the marked text redacted, and the marks must fall where the words still are
+    (otherwise a placeholder could be highlighted, or a mark hide personal data from a rule).
+
+    >>> redact_spans("late parcel, mail a@b.co", [(0, 4), (19, 21)])
+    ('late parcel, mail [email]', [(0, 4)])
+    """
+    redacted = redact(text, kinds=kinds)
+    kept: list[tuple[int, int]] = []
+    if _OPEN in text or _CLOSE in text:
+        return redacted, kept
+    for start, end in sorted(set(spans)):
+        if not 0 <= start < end <= len(text):
+            continue
+        marked = redact(f"{text[:start]}{_OPEN}{text[start:end]}{_CLOSE}{text[end:]}", kinds=kinds)
+        a, b = marked.find(_OPEN), marked.find(_CLOSE) - 1
+        if a < 0 or b < a or marked.replace(_OPEN, "").replace(_CLOSE, "") != redacted:
+            continue
+        if redacted[a:b] == text[start:end]:
+            kept.append((a, b))
+    return redacted, kept
 
 
 def redact_many(

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-__all__ = ["has_hangul", "kiwi", "tokenize", "tokenize_many"]
+__all__ = ["has_hangul", "kiwi", "token_spans", "tokenize", "tokenize_many"]
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[!?]", re.UNICODE)
@@ -71,6 +71,23 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
             out[i] = [tok.form.lower() for tok in tokens]
             _MORPHEMES.put(texts[i], tuple(out[i]))
     return out
+
+
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """The tokens of :func:`tokenize` with where each one is in ``text``: ``(token, start,
+    end)``. A Korean morpheme that Kiwi restores (``했`` -> ``하``, ``었``) spans the syllable
+    it came from.
+
+    >>> token_spans("Late again!")
+    [('late', 0, 4), ('again', 5, 10), ('!', 10, 11)]
+    >>> token_spans("배송이 늦어요")[:2]
+    [('배송', 0, 2), ('이', 2, 3)]
+    """
+    if has_hangul(text):
+        return [(t.form.lower(), t.start, t.start + t.len) for t in kiwi().tokenize(text)]
+    lower = text.lower()
+    source = lower if len(lower) == len(text) else text  # lower-casing that changes lengths
+    return [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(source)]
 
 
 class _Recent:

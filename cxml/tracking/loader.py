@@ -39,10 +39,11 @@ class LoadedModel:
     task: str
     pyfunc: Any
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score ``frame``; see :mod:`cxml.tracking.pyfunc` for the contract."""
+    def predict(self, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Score ``frame`` (with pyfunc ``params``, such as ``{"evidence": True}``); see
+        :mod:`cxml.tracking.pyfunc` for the contract."""
         with quiet_mlflow():
-            return self.pyfunc.predict(frame)
+            return self.pyfunc.predict(frame, params=params)
 
     @property
     def estimator(self) -> Any:

@@ -4,6 +4,9 @@ Contract (relied on by batch scoring, the HTTP service, Spark and the Python API
 takes a :class:`pandas.DataFrame` with the task's input columns (``text`` and optional ``lang``
 for comments) and returns a DataFrame with one row per input row, in order, holding the task's
 output columns followed by ``model_name`` and ``model_version`` (:mod:`cxml.contracts.outputs`).
+Comment models also take ``params={"evidence": True}``, which adds the ``evidence`` column
+(:data:`~cxml.contracts.outputs.EVIDENCE`, :mod:`cxml.comments.evidence`) before the model
+columns; the parameter is in the signature's params schema (:func:`params_schema`).
 
 Models are logged "from code" (:mod:`cxml.tracking.model_code`), so nothing is pickled but the
 fitted estimator itself; the task travels in the pyfunc's ``model_config``. The registered name
@@ -23,18 +26,20 @@ from typing import Any, get_args, get_origin
 import joblib
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
-from mlflow.types import ColSpec, DataType, Schema
+from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import Array, Map
 
-from cxml.contracts.outputs import MODEL_COLUMNS, OUTPUTS
-from cxml.errors import ModelLoadError
+from cxml.contracts.outputs import EVIDENCE, EVIDENCE_PARAM, MODEL_COLUMNS, OUTPUTS
+from cxml.errors import BadInputError, ModelLoadError
 
 __all__ = [
+    "COMMENT_TASKS",
     "ESTIMATOR_ARTIFACT",
     "REGISTRATION_ARTIFACT",
     "TASK_MODEL_NAMES",
     "CxmlModel",
     "output_schema",
+    "params_schema",
 ]
 
 ESTIMATOR_ARTIFACT = "estimator"
@@ -45,6 +50,9 @@ REGISTRATION_ARTIFACT = "registration"
 #: Registered model name of each task.
 TASK_MODEL_NAMES = {"sentiment": "cxml-sentiment", "themes": "cxml-themes", "csat": "cxml-csat"}
 
+#: The tasks whose models read comments (and can give evidence).
+COMMENT_TASKS = ("sentiment", "themes")
+
 _MLFLOW_TYPES = {str: DataType.string, float: DataType.double, bool: DataType.boolean}
 
 
@@ -52,6 +60,14 @@ def output_schema(task: str) -> Schema:
     """The output half of ``task``'s pyfunc signature: its outputs and the model columns."""
     outputs = (*OUTPUTS[task], *MODEL_COLUMNS)
     return Schema([ColSpec(type=_mlflow_type(c.type.python), name=c.name) for c in outputs])
+
+
+def params_schema(task: str) -> ParamSchema | None:
+    """The params half of ``task``'s signature: ``evidence`` (boolean, default false) for the
+    comment tasks, none for the others."""
+    if task not in COMMENT_TASKS:
+        return None
+    return ParamSchema([ParamSpec(EVIDENCE_PARAM, DataType.boolean, False)])
 
 
 def _mlflow_type(python: Any) -> DataType | Array | Map:
@@ -88,6 +104,12 @@ class CxmlModel(PythonModel):
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         out = self.estimator.predict_frame(model_input)
+        if (params or {}).get(EVIDENCE_PARAM):
+            if self.task not in COMMENT_TASKS:
+                raise BadInputError(f"evidence is given by comment models, not by {self.task!r}")
+            from cxml.comments.evidence import explain  # only what asks for it pays the import
+
+            out[EVIDENCE.name] = explain(self.estimator, model_input, out)
         n = len(out)
         model = {"model_name": [self.model_name] * n, "model_version": [self.model_version] * n}
         # one concat: adding the columns one by one costs twice as much (scoring one ticket)

@@ -28,6 +28,7 @@ from cxml.tracking.pyfunc import (
     TASK_MODEL_NAMES,
     CxmlModel,
     output_schema,
+    params_schema,
 )
 from cxml.tracking.run import package_versions
 from cxml.tracking.store import configure, configure_existing, missing_store, quiet_mlflow
@@ -88,7 +89,8 @@ def log_model(
             for spec in inferred.inputs
         ]
     )
-    signature = ModelSignature(inputs=inputs, outputs=output_schema(task))
+    params = params_schema(task)  # MLflow's own default is None, though typed otherwise
+    signature = ModelSignature(inputs=inputs, outputs=output_schema(task), params=params)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "estimator.joblib"
         joblib.dump(estimator, path)

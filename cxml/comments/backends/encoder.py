@@ -1,13 +1,17 @@
 """``cxml.encoder_linear.v1``: frozen sentence vectors with a logistic-regression head.
 
 The encoder is named, not stored: ``"use"`` (multilingual, the default), ``"minilm"`` (English)
-or a local transformers model folder (:mod:`cxml.text.encoders`). Vectors are cached by content
-hash, so retraining on the same comments does not encode them again. ``with_tfidf`` adds the
-TF-IDF features of ``cxml.tfidf_linear.v1`` beside the vectors, which usually beats either alone.
+or a local transformers model folder (:mod:`cxml.text.encoders`). A named encoder that does not
+cover the training texts' languages gives way to the multilingual one when that covers more of
+them (:func:`~cxml.text.encoders.pick_encoder`; ``encoder_`` is the one used, with a warning).
+Vectors are cached by content hash, so retraining on the same comments does not encode them
+again. ``with_tfidf`` adds the TF-IDF features of ``cxml.tfidf_linear.v1`` beside the vectors,
+which usually beats either alone.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -17,9 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from cxml.catalog import backends
 from cxml.comments.backends._linear import LinearHeadBackend
 from cxml.comments.backends.tfidf import TfidfLinear
-from cxml.text.encoders import encode
+from cxml.text.encoders import encode, encoder_langs, pick_encoder
+from cxml.text.lang import detect_lang
 
 __all__ = ["EncoderLinear", "EncoderLinearParams"]
+
+log = logging.getLogger(__name__)
 
 
 class EncoderLinearParams(BaseModel):
@@ -68,9 +75,19 @@ class EncoderLinear(LinearHeadBackend):
         self.random_state = random_state
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        return encode(texts, self.encoder, use_cache=self.cache) * self.vector_weight
+        encoder = getattr(self, "encoder_", self.encoder)  # models saved before routing: encoder
+        return encode(texts, encoder, use_cache=self.cache) * self.vector_weight
 
     def _fit_features(self, texts: list[str]) -> Any:
+        self.encoder_ = self.encoder
+        if encoder_langs(self.encoder) is not None:
+            self.encoder_ = pick_encoder(self.encoder, detect_lang(texts))
+        if self.encoder_ != self.encoder:
+            log.warning(
+                "encoder %r does not cover the training texts' languages: using %r",
+                self.encoder,
+                self.encoder_,
+            )
         vectors = self._vectors(texts)
         if not self.with_tfidf:
             return vectors
