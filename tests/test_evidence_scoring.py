@@ -126,6 +126,7 @@ def test_pyfunc_params_schema_and_models_logged_without_it(
     assert EVIDENCE.name not in model.predict(example)
     assert set(model.predict(example, params={"evidence": True})["evidence"][0]) == {"sentiment"}
     monkeypatch.setattr("cxml.tracking.registry.params_schema", lambda task: None)
+    mlflow.set_experiment("evidence")  # not an experiment id an earlier store cached
     with mlflow.start_run():
         uri = log_model(model.estimator, task="sentiment", input_example=example)
     with pytest.raises(BadInputError, match="cannot give evidence"):

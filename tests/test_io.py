@@ -275,3 +275,12 @@ def test_one_schema_for_chunks_that_differ() -> None:
         assert list(frame.columns) == ["_row", *schema.names]
         assert [None if pd.isna(v) else v for v in frame["note"]] == [None, None, "x", None]
         assert [str(v) for v in frame["mix"]] == ["1", "2", "a", "[1, 2]"]
+
+
+def test_a_carriage_return_inside_a_cell_reads_back_as_written() -> None:
+    frame = pd.DataFrame({"id": ["0\r0", "x"], "text": ["plain", "two\rparts"]})
+    write_table(frame, "out.csv")
+    assert b'"0\r0"' in Path("out.csv").read_bytes()
+    back, rejects = read_table("out.csv")
+    assert rejects == []
+    assert back[["id", "text"]].values.tolist() == frame.values.tolist()

@@ -77,8 +77,8 @@ class _Pyfunc:
     def unwrap_python_model(self) -> CxmlModel:
         return self.model
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self.model.predict(None, frame)
+    def predict(self, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        return self.model.predict(None, frame, params)
 
 
 def _loaded(estimator: Any, task: str) -> LoadedModel:
@@ -388,6 +388,7 @@ def registered(
 
     folder = tmp_path_factory.mktemp("labelling")
     with in_folder(folder):
+        mlflow.set_experiment("labelling")  # not an experiment id an earlier store cached
         for model in models:
             with mlflow.start_run():
                 example = pd.DataFrame({"text": ["the parcel was late"]})

@@ -224,6 +224,15 @@ class _Pending:
         return bool(self.records or self.rejects or self.skipped)
 
 
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    """Whether a text cell of ``frame`` holds a carriage return."""
+    return any(
+        frame[column].map(lambda v: isinstance(v, str) and "\r" in v).any()
+        for column in frame.columns
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])
+    )
+
+
 def _iter_csv(path: Path, encoding: str | None, chunksize: int) -> Iterator[Chunk]:
     csv.field_size_limit(_FIELD_LIMIT)  # huge cells are read; the validator cuts long texts
     fh, encoding = _open_text(path, encoding)
@@ -675,7 +684,11 @@ class TableWriter:
         elif self.format == "csv":
             sep = "\t" if self.path.suffix.lower() == ".tsv" else ","
             header = self._tmp.stat().st_size == 0
-            text = _nested_to_json(frame).to_csv(None, header=header, index=False, sep=sep)
+            nested = _nested_to_json(frame)
+            # The csv module quotes a field with "\n" but not one with a bare "\r", which readers
+            # (this one included) take for a line end: such chunks are written fully quoted.
+            quoting = csv.QUOTE_ALL if _has_carriage_return(nested) else csv.QUOTE_MINIMAL
+            text = nested.to_csv(None, header=header, index=False, sep=sep, quoting=quoting)
             self._append(text)
         elif self.format == "jsonl":
             lines = []
