@@ -687,7 +687,8 @@ class TableWriter:
             nested = _nested_to_json(frame)
             # The csv module quotes a field with "\n" but not one with a bare "\r", which readers
             # (this one included) take for a line end: such chunks are written fully quoted.
-            quoting = csv.QUOTE_ALL if _has_carriage_return(nested) else csv.QUOTE_MINIMAL
+            # csv.QUOTE_ALL (1) or csv.QUOTE_MINIMAL (0), as the literals pandas' types take
+            quoting: Literal[0, 1] = 1 if _has_carriage_return(nested) else 0
             text = nested.to_csv(None, header=header, index=False, sep=sep, quoting=quoting)
             self._append(text)
         elif self.format == "jsonl":

@@ -32,7 +32,7 @@ from cxml.monitoring.drift import OTHER
 from cxml.monitoring.profile import ReferenceProfile, fold_categories, output_categories
 from cxml.monitoring.realized import JoinSummary, join_ratings, realized_metrics
 
-__all__ = ["Alert", "MonitorResult", "Period", "monitor", "period_starts"]
+__all__ = ["TEST_COLUMNS", "Alert", "MonitorResult", "Period", "monitor", "period_starts"]
 
 Period = Literal["D", "W", "M"]
 _PANDAS_PERIODS = {"D": "D", "W": "W-SUN", "M": "M"}
@@ -195,7 +195,7 @@ def monitor(
         model_version=model_version or "+".join(sorted(versions)),
         period=period,
         periods=pd.DataFrame(period_rows),
-        tests=pd.DataFrame(test_rows, columns=_TEST_COLUMNS),
+        tests=pd.DataFrame(test_rows, columns=TEST_COLUMNS),
         counts=counts,
         join=join,
         alpha=alpha,
@@ -212,7 +212,8 @@ def _latest(group: pd.DataFrame) -> pd.DataFrame:
 
 # --- tests -------------------------------------------------------------------------------------
 
-_TEST_COLUMNS = [
+#: Columns of :attr:`MonitorResult.tests`.
+TEST_COLUMNS = [
     "period",
     "test",
     "kind",

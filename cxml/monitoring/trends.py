@@ -34,6 +34,7 @@ from scipy import special, stats
 from cxml.contracts.labels import label_lists, label_maps
 from cxml.contracts.times import parse_times
 from cxml.errors import BadInputError
+from cxml.monitoring.monitor import TEST_COLUMNS as MONITOR_TEST_COLUMNS
 from cxml.monitoring.monitor import Alert, Period, period_starts
 
 if TYPE_CHECKING:
@@ -61,17 +62,7 @@ FLOORS: dict[str, float] = {"volume": 0.02, "negative": 0.05, "emerging": 0.05}
 GROWTH = 3.0
 #: Columns of :attr:`TrendsResult.tests`: the monitor's, then the counts behind each share.
 TEST_COLUMNS = [
-    "period",
-    "test",
-    "kind",
-    "statistic",
-    "value",
-    "threshold",
-    "floor",
-    "alert",
-    "reference",
-    "current",
-    "message",
+    *MONITOR_TEST_COLUMNS,
     "theme",
     "count",
     "n",
