@@ -153,6 +153,12 @@ class ThemeLabelsConfig(StrictModel):
         description="label check before training (cxml label check): exclude the rows it flags "
         "as likely mislabelled, or off",
     )
+    check_encoder: str | None = Field(
+        default="use",
+        description="the label check's second view: a linear model on this sentence encoder, "
+        "whose out-of-fold probabilities are averaged with the task model's; null = the task "
+        "model alone",
+    )
 
     @field_validator("check", mode="before")
     @classmethod

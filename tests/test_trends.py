@@ -11,7 +11,7 @@ from scipy import stats
 
 from cxml.data.synth import Drift, make_comments
 from cxml.errors import BadInputError
-from cxml.monitoring.trends import baseline_windows, spike_tests, trends
+from cxml.monitoring.trends import baseline_windows, known_themes, spike_tests, trends
 
 SHARES = np.array([0.22, 0.20, 0.10, 0.14, 0.08, 0.06, 0.08, 0.07, 0.05])
 NEGATIVE = np.array([0.38, 0.35, 0.40, 0.28, 0.72, 0.60, 0.50, 0.45, 0.50])
@@ -217,6 +217,19 @@ def test_emerging_theme_alerts_in_its_first_week(monkeypatch, tmp_path) -> None:
     assert emerging and all(a.period == "2026-03-02" for a in emerging)
     assert any("bot" in a.message.lower() for a in emerging)
     assert after.to_json()["emerging"]
+
+    # known themes taken from the comments' own themes (cxml trends without --taxonomy), and
+    # the growth of the emerging theme over every week: the earlier weeks count by the theme
+    # their comments would join
+    derived = known_themes(frame[week <= 8], "W")
+    assert derived is not None and set(derived.names) == {
+        t for row in frame["themes"][week < 8] for t in row
+    }
+    grown = trends(frame[week <= 8], known=derived).emerging
+    bot = grown[grown["label"].str.contains("bot")].iloc[0]
+    assert len(bot["shares"]) == 9 and len(bot["counts"]) == 9
+    assert bot["shares"][-1] == pytest.approx(bot["share"])
+    assert bot["shares"][-1] > 3 * max(bot["shares"][:-1]) and bot["slope"] > 0
 
 
 @pytest.mark.integration

@@ -1,12 +1,18 @@
 """Likely mislabelled rows, from out-of-fold predictions and cleanlab's confident learning.
 
-The check model is the task's configured backend (``model`` of the sentiment or themes config;
-the defaults are TF-IDF + logistic regression, a few seconds per fold), fitted ``folds`` times so
-that every row is predicted by a model that never saw it. cleanlab's
-:func:`cleanlab.filter.find_label_issues` then flags the rows whose given label disagrees with
-the estimated joint distribution of given and true labels (Northcutt et al., 2021, "Confident
-learning"), ranked by self-confidence: the probability the model gives the row's own label (for
-themes, cleanlab's per-theme self-confidences, pooled per row).
+Every row is predicted by models that never saw it (``folds``-fold cross-validation) from two
+views: the task's configured model (the defaults: TF-IDF + logistic regression, a few seconds per
+fold) and a logistic regression on sentence vectors (``labels.check_encoder``, default ``use``);
+their probabilities are averaged. cleanlab (Northcutt et al., 2021, "Confident learning")
+estimates from them how many labels are wrong (the off-diagonal of the confident joint of given
+and true labels) and flags that many rows, those of lowest self-confidence: the probability the
+models give the row's own label (for themes, cleanlab's per-theme self-confidences pooled per
+row).
+
+Measured on the ``label_noise`` benchmark (10 % of the labels broken at random): the averaged views
+and this filter raised precision from 0.36 to 0.54 (airline sentiment, recall 0.79 to 0.78) and
+from 0.32 to 0.53 (SemEval-14 themes, recall 0.93 to 0.90) over the task model alone with
+cleanlab's default filter; the two views each alone reached 0.43-0.48 and 0.42-0.45.
 """
 
 from __future__ import annotations
@@ -44,6 +50,14 @@ __all__ = [
 #: The columns of :attr:`LabelCheck.issues`, in order.
 ISSUE_COLUMNS = ["rank", "id", "given", "suggested", "quality", "text"]
 
+#: cleanlab's filter: as many rows as the confident joint counts as mislabelled, lowest
+#: self-confidence first (its default, ``prune_by_noise_rate``, flagged more rows at lower
+#: precision: module docstring).
+FILTER = "low_self_confidence"
+
+#: The backend of the check's second view (``labels.check_encoder``).
+ENCODER_BACKEND = "cxml.encoder_linear.v1"
+
 #: A theme is suggested when the check model gives it at least this probability.
 SUGGEST_AT = 0.5
 
@@ -66,7 +80,7 @@ class LabelCheck:
     task : str
         ``sentiment`` or ``themes``.
     model : str
-        The check model's backend.
+        The check's models: backends, and the second view's encoder.
     folds : int
         Cross-validation folds of the out-of-fold predictions.
     """
@@ -124,13 +138,18 @@ def label_issues(
             labels=labels,
             pred_probs=proba,
             multi_label=True,
+            filter_by=FILTER,
             return_indices_ranked_by="self_confidence",
             n_jobs=1,
         )
         quality = multi_label_quality(labels, proba)
     else:
         ranked = find_label_issues(
-            labels=given, pred_probs=proba, return_indices_ranked_by="self_confidence", n_jobs=1
+            labels=given,
+            pred_probs=proba,
+            filter_by=FILTER,
+            return_indices_ranked_by="self_confidence",
+            n_jobs=1,
         )
         quality = get_label_quality_scores(given, proba, method="self_confidence")
     return np.asarray(ranked, dtype=int), np.asarray(quality, dtype=float)
@@ -164,17 +183,37 @@ def _result(
     return LabelCheck(issues, flagged, quality, task, model, folds)
 
 
+def _views(config: SentimentConfig | ThemesConfig) -> list[tuple[str, dict[str, Any]]]:
+    """The check's models, as (backend, params): the task's, and the sentence-encoder one."""
+    views = [(config.model.backend, dict(config.model.params))]
+    if config.labels.check_encoder is not None:
+        views.append((ENCODER_BACKEND, {"encoder": config.labels.check_encoder}))
+    return views
+
+
+def _describe(views: list[tuple[str, dict[str, Any]]]) -> str:
+    return " + ".join(
+        f"{backend} ({params['encoder']})" if backend == ENCODER_BACKEND else backend
+        for backend, params in views
+    )
+
+
 def check_sentiment(frame: pd.DataFrame, config: SentimentConfig, *, folds: int = 5) -> LabelCheck:
     """Likely wrong ``sentiment`` labels of ``frame`` (columns ``text``, ``sentiment``, and
-    ``id`` when it has one), from ``folds``-fold predictions of ``config``'s model."""
+    ``id`` when it has one), from ``folds``-fold predictions of the check's models."""
     labels = frame["sentiment"].astype(str).to_numpy(dtype=object)
     check_counts(pd.Series(labels), max(folds, config.labels.min_examples))
-    estimator = SentimentClassifier(
-        backend=config.model.backend, params=config.model.params, random_state=config.split.seed
-    )
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.split.seed)
     texts = frame["text"].to_numpy(dtype=object)
-    classes, proba = _out_of_fold(estimator, texts, labels, splitter)
+    views = _views(config)
+    probas = []
+    for backend, params in views:
+        estimator = SentimentClassifier(
+            backend=backend, params=params, random_state=config.split.seed
+        )
+        classes, proba = _out_of_fold(estimator, texts, labels, splitter)
+        probas.append(proba)
+    proba = np.mean(probas, axis=0)
     given = np.searchsorted(np.asarray(classes, dtype=object), labels)
     ranked, quality = label_issues(proba, given)
     suggested = [classes[k] for k in proba.argmax(axis=1)]
@@ -185,15 +224,15 @@ def check_sentiment(frame: pd.DataFrame, config: SentimentConfig, *, folds: int 
         ranked,
         quality,
         task="sentiment",
-        model=config.model.backend,
+        model=_describe(views),
         folds=folds,
     )
 
 
 def check_themes(frame: pd.DataFrame, config: ThemesConfig, *, folds: int = 5) -> LabelCheck:
     """Likely wrong ``themes`` lists of ``frame`` (a missing theme or one too many), from
-    ``folds``-fold predictions of ``config``'s theme model; the suggestion is every theme the
-    check model gives at least :data:`SUGGEST_AT`."""
+    ``folds``-fold predictions of the check's models; the suggestion is every theme they give
+    at least :data:`SUGGEST_AT`."""
     theme_lists = [sorted(t) for t in frame["themes"].map(list)]
     check_counts(
         pd.Series(theme_lists).explode().dropna(),
@@ -203,13 +242,20 @@ def check_themes(frame: pd.DataFrame, config: ThemesConfig, *, folds: int = 5) -
     binarizer = MultiLabelBinarizer()
     Y = binarizer.fit_transform(theme_lists)
     names = np.asarray(binarizer.classes_, dtype=object)
-    checker = ThemeClassifier(
-        backend=config.model.backend,
-        params=config.model.params,
-        threshold_folds=folds,
-        random_state=config.split.seed,
+    texts = frame["text"].to_numpy(dtype=object)
+    views = _views(config)
+    proba = np.mean(
+        [
+            ThemeClassifier(
+                backend=backend,
+                params=params,
+                threshold_folds=folds,
+                random_state=config.split.seed,
+            )._out_of_fold(texts, Y)
+            for backend, params in views
+        ],
+        axis=0,
     )
-    proba = checker._out_of_fold(frame["text"].to_numpy(dtype=object), Y)
     ranked, quality = label_issues(proba, Y, multi_label=True)
     suggested = ["|".join(names[row >= SUGGEST_AT]) for row in proba]
     return _result(
@@ -219,7 +265,7 @@ def check_themes(frame: pd.DataFrame, config: ThemesConfig, *, folds: int = 5) -
         ranked,
         quality,
         task="themes",
-        model=config.model.backend,
+        model=_describe(views),
         folds=folds,
     )
 

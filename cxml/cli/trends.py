@@ -29,8 +29,14 @@ def trends(
     ] = MonitorPeriod.W,
     taxonomy: Annotated[
         Path | None,
-        typer.Option(help="Known themes (taxonomy YAML): look for emerging themes against them."),
+        typer.Option(
+            help="Known themes (taxonomy YAML) to look for emerging themes against (default: "
+            "the themes of the comments before the last period, when the file has text)."
+        ),
     ] = None,
+    emerging: Annotated[
+        bool, typer.Option("--emerging/--no-emerging", help="Look for emerging themes.")
+    ] = True,
     encoder: Annotated[
         str, typer.Option(help="Sentence encoder of the emerging themes: use or minilm.")
     ] = "use",
@@ -47,8 +53,9 @@ def trends(
 
     Per theme and period: its share of comments and its negative share, against the theme's
     trailing 8 periods (same weekday for days); a period without change alerts with probability
-    at most --alpha. With --taxonomy, the last period's comments far from every known theme are
-    clustered into emerging themes. Exit code 3 when anything alerts.
+    at most --alpha. The last period's comments are clustered, and clusters far from every known
+    theme (--taxonomy, or the themes the earlier comments have) are emerging themes. Exit code 3
+    when anything alerts.
     """
     from cxml.config import DataConfig
     from cxml.contracts.fields import COMMENTS
@@ -61,12 +68,18 @@ def trends(
     output.note(f"data: {summary.describe()}")
     if not summary.good:
         raise BadInputError(f"{file}: no usable row ({summary.describe()})")
-    known = None
-    if taxonomy is not None:
-        from cxml.discovery.known import KnownThemes
-
-        known = KnownThemes.from_taxonomy(taxonomy, encoder=encoder)
     with output.steps("trends") as step:
+        known = None
+        if emerging and taxonomy is not None:
+            from cxml.discovery.known import KnownThemes
+
+            step(f"embedding the themes of {taxonomy.name}")
+            known = KnownThemes.from_taxonomy(taxonomy, encoder=encoder)
+        elif emerging:
+            from cxml.monitoring.trends import known_themes
+
+            step("embedding the earlier comments' themes")
+            known = known_themes(comments, period.value, encoder=encoder)
         step(f"testing {len(comments):,} comments by {period.value}")
         result = run(comments, period=period.value, alpha=alpha, known=known)
         if out is not None:

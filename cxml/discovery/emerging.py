@@ -4,8 +4,9 @@ The recent comments are clustered as :func:`~cxml.discovery.discover` does with 
 (:class:`~cxml.discovery.known.KnownThemes`): a cluster whose centroid matches a known theme is
 that theme, every other cluster of at least ``min_size`` comments is an emerging theme, with a
 stable id, a readable name, its c-TF-IDF terms and its representative comments. Its growth is its
-share of the recent comments per period (when the caller gives each row's period) and the
-least-squares slope of that share over the periods, in share points per period.
+share of the comments per period (when the caller gives each row's period: the earlier comments
+count by the theme they would join) and the least-squares slope of that share over the periods,
+in share points per period.
 
 With ``earlier`` comments, the known themes' centroids are first refreshed with them (each
 earlier comment joins its nearest known theme, :meth:`KnownThemes.fit`), so clusters are matched
@@ -77,7 +78,8 @@ class EmergingResult:
         without earlier comments), and per period of :attr:`periods` its ``counts``,
         ``shares`` and their ``slope`` (share points per period; NaN for fewer than 2 periods).
     periods : list
-        The periods of the recent comments, in order (empty when none were given).
+        The periods of the comments, in order: the earlier ones' when given, then the recent
+        ones' (empty when none were given).
     discovery : DiscoveryResult or None
         The clustering of the recent comments (known themes included; ``status`` tells them
         apart); None when there were too few comments to cluster.
@@ -109,6 +111,7 @@ def find_emerging(
     vectors: np.ndarray | None = None,
     min_size: int = 10,
     periods: pd.Series | None = None,
+    earlier_periods: pd.Series | None = None,
     max_themes: int = 20,
     alpha: float = 0.01,
 ) -> EmergingResult:
@@ -131,6 +134,9 @@ def find_emerging(
     periods : Series, default=None
         The period of each recent row (aligned with ``recent``, e.g. monitoring's
         ``period_starts(recent["created_at"], "W")``) for the growth columns.
+    earlier_periods : Series, default=None
+        The period of each earlier row (aligned with ``earlier``): the growth columns start
+        with the earlier periods.
     max_themes : int, default=20
         Most clusters looked for in ``recent``.
     alpha : float, default=0.01
@@ -142,7 +148,12 @@ def find_emerging(
     """
     if periods is not None and len(periods) != len(recent):
         raise ValueError(f"periods has {len(periods)} rows; recent has {len(recent)}")
-    order = sorted(pd.unique(periods.dropna())) if periods is not None else []
+    if earlier_periods is not None and (earlier is None or len(earlier_periods) != len(earlier)):
+        raise ValueError("earlier_periods needs earlier, one period per earlier row")
+    if periods is None:
+        earlier_periods = None  # growth is over the recent periods or not at all
+    known_periods = [p for p in (earlier_periods, periods) if p is not None]
+    order = sorted(pd.unique(pd.concat(known_periods).dropna())) if known_periods else []
     filled = len(_prepare(recent)[2])
     if filled < 2 * min_size:
         note = (
@@ -167,7 +178,15 @@ def find_emerging(
     rows = []
     for theme in new.to_dict(orient="records"):
         mine = labels == theme["theme_id"]
-        counts, shares = _per_period(mine, periods, order)
+        if earlier_periods is not None and earlier_labels is not None:
+            before_mine = earlier_labels == theme["theme_id"]
+            counts, shares = _per_period(
+                np.concatenate([before_mine, mine]),
+                pd.concat([earlier_periods, periods], ignore_index=True),
+                order,
+            )
+        else:
+            counts, shares = _per_period(mine, periods, order)
         earlier_share = p_value = float("nan")
         if earlier_labels is not None:
             before = int((earlier_labels == theme["theme_id"]).sum())

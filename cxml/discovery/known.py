@@ -118,6 +118,41 @@ class KnownThemes:
         return cls(tuple(themes), normalize(sums), fences, owners, encoder)
 
     @classmethod
+    def from_comments(
+        cls, texts: Sequence[str], themes: Sequence[Sequence[str]], *, encoder: str = "use"
+    ) -> KnownThemes:
+        """The themes comments were given (classified or discovered): one centroid per theme,
+        the normalised sum of its comments' unit vectors (after
+        :func:`~cxml.discovery.strip_noise`), its fence the lower Tukey fence of their
+        similarities to it. A theme's id is :func:`theme_id` of its name, as for a taxonomy
+        entry without one.
+
+        >>> known = KnownThemes.from_comments(
+        ...     ["late parcel", "parcel came late", "rude agent", "agent was rude"],
+        ...     [["delivery"], ["delivery"], ["staff"], ["staff", "delivery"]],
+        ... )
+        >>> known.names, known.centroids.shape
+        (['delivery', 'staff'], (2, 512))
+        """
+        from cxml.discovery.model import strip_noise
+
+        if len(texts) != len(themes):
+            raise ValueError(f"{len(texts)} texts but {len(themes)} theme lists")
+        names = sorted({str(name) for row in themes for name in row})
+        if not names:
+            raise ValueError("no comment has a theme: nothing is known")
+        units = normalize(encode([strip_noise(str(t)) for t in texts], encoder).astype(np.float64))
+        members = np.array([[name in row for name in names] for row in themes], dtype=bool)
+        centroids = normalize(members.T.astype(np.float64) @ units)
+        rows, owners = np.nonzero(members)
+        similarity = np.einsum("ij,ij->i", units[rows], centroids[owners])
+        fences = tukey_fences(similarity, owners, len(names), FENCE)
+        entries = tuple(
+            TaxonomyTheme(name=name, id=theme_id([name]), status="known") for name in names
+        )
+        return cls(entries, centroids, fences, np.arange(len(names)), encoder)
+
+    @classmethod
     def from_discovery(cls, result: DiscoveryResult) -> KnownThemes:
         """The themes of a discovery, with its centroids and outlier fences."""
         taxonomy = Taxonomy.model_validate(result.to_taxonomy())

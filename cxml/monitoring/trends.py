@@ -47,6 +47,7 @@ __all__ = [
     "SpikeTests",
     "TrendsResult",
     "baseline_windows",
+    "known_themes",
     "spike_tests",
     "theme_counts",
     "trends",
@@ -377,6 +378,31 @@ def trends(
     )
 
 
+def known_themes(
+    comments: pd.DataFrame, period: Period, *, encoder: str = "use"
+) -> KnownThemes | None:
+    """The themes the comments before the last period were given (``themes`` or ``theme``), as
+    known themes to find emerging ones against
+    (:meth:`~cxml.discovery.known.KnownThemes.from_comments`); None without text, or when no
+    earlier comment has a theme."""
+    from cxml.discovery.known import KnownThemes
+
+    if "text" not in comments or "created_at" not in comments:
+        return None
+    times = parse_times(comments["created_at"]).values
+    timed = comments[times.notna()].reset_index(drop=True)
+    if timed.empty:
+        return None
+    starts = period_starts(times[times.notna()], period).reset_index(drop=True)
+    earlier = timed[(starts < starts.max()).to_numpy()]
+    themes = _themes(earlier)
+    has = [bool(t) for t in themes]
+    if not any(has):
+        return None
+    texts = earlier["text"].astype(str).to_numpy(dtype=object)[has]
+    return KnownThemes.from_comments(list(texts), [t for t in themes if t], encoder=encoder)
+
+
 def _emerging(
     comments: pd.DataFrame, known: KnownThemes, period: Period, alpha: float, min_size: int
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -389,12 +415,14 @@ def _emerging(
     times = parse_times(comments["created_at"]).values
     timed = comments[times.notna()].reset_index(drop=True)
     starts = period_starts(times[times.notna()], period).reset_index(drop=True)
-    last = starts == starts.max()
+    last = (starts == starts.max()).to_numpy()
     found = find_emerging(
-        timed[last.to_numpy()].reset_index(drop=True),
+        timed[last].reset_index(drop=True),
         known,
-        earlier=timed[~last.to_numpy()].reset_index(drop=True) if (~last).any() else None,
+        earlier=timed[~last].reset_index(drop=True) if (~last).any() else None,
         min_size=min_size,
+        periods=starts[last].reset_index(drop=True),
+        earlier_periods=starts[~last].reset_index(drop=True) if (~last).any() else None,
         alpha=alpha,
     )
     label = starts.max().strftime("%Y-%m-%d")
