@@ -21,7 +21,7 @@ from cxml.scoring import analyze_comments_file
 from cxml.scoring.api import Comment, Ticket
 from cxml.scoring.frames import analyze_comments
 from cxml.scoring.languages import unseen_lang_notes
-from cxml.text.encoders import ENCODER_LANGS, pick_encoder
+from cxml.text.encoders import ENCODER_LANGS, encode, pick_encoder
 from cxml.text.lang import detect_lang
 from cxml.tracking.loader import LoadedModel
 from cxml.training.sentiment import train_sentiment
@@ -105,6 +105,19 @@ def test_encoder_language_table_routes_to_the_multilingual_encoder() -> None:
     assert pick_encoder("minilm", ["en", "de"]) == "use"
     assert pick_encoder("minilm", ["en", "sw"]) == "minilm"  # neither covers Swahili
     assert pick_encoder("/some/model/folder", ["de"]) == "/some/model/folder"
+    # a joined encoder reads what every part reads: English only here, Korean goes to use
+    assert pick_encoder("use+minilm", ["en"]) == "use+minilm"
+    assert pick_encoder("use+minilm", ["en", "ko"]) == "use"
+
+
+def test_joined_encoder_is_the_parts_side_by_side_with_unit_length() -> None:
+    texts = ["the parcel came late", "the agent was rude", "late delivery again"]
+    joined = encode(texts, "use+minilm")
+    parts = [encode(texts, "use"), encode(texts, "minilm")]
+    assert joined.shape == (3, sum(p.shape[1] for p in parts))
+    np.testing.assert_allclose(np.linalg.norm(joined, axis=1), 1, atol=1e-5)
+    # its cosine similarity is the mean of the parts'
+    np.testing.assert_allclose(joined @ joined.T, sum(p @ p.T for p in parts) / 2, atol=1e-5)
 
 
 def test_zero_shot_taxonomy_reads_comments_in_languages_it_has_no_examples_for() -> None:

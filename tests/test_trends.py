@@ -12,6 +12,7 @@ from scipy import stats
 from cxml.data.synth import Drift, make_comments
 from cxml.errors import BadInputError
 from cxml.monitoring.trends import baseline_windows, known_themes, spike_tests, trends
+from cxml.report.trends import trends_section
 
 SHARES = np.array([0.22, 0.20, 0.10, 0.14, 0.08, 0.06, 0.08, 0.07, 0.05])
 NEGATIVE = np.array([0.38, 0.35, 0.40, 0.28, 0.72, 0.60, 0.50, 0.45, 0.50])
@@ -225,11 +226,14 @@ def test_emerging_theme_alerts_in_its_first_week(monkeypatch, tmp_path) -> None:
     assert derived is not None and set(derived.names) == {
         t for row in frame["themes"][week < 8] for t in row
     }
-    grown = trends(frame[week <= 8], known=derived).emerging
+    result = trends(frame[week <= 8], known=derived)
+    grown = result.emerging
     bot = grown[grown["label"].str.contains("bot")].iloc[0]
     assert len(bot["shares"]) == 9 and len(bot["counts"]) == 9
     assert bot["shares"][-1] == pytest.approx(bot["share"])
     assert bot["shares"][-1] > 3 * max(bot["shares"][:-1]) and bot["slope"] > 0
+    shown = next(e for e in trends_section(result)[0]["emerging"] if e["id"] == bot["id"])
+    assert shown["growth"].count("→") == 5 and shown["growth"].endswith(f"{100 * bot['share']:.1f}")
 
 
 @pytest.mark.integration

@@ -107,6 +107,34 @@ class ImportSummary:
             {"_file": source, "_item": item, "id": id, "_field": field_name, "_reason": reason}
         )
 
+    def identify(
+        self,
+        path: Path,
+        number: int,
+        id: Any,
+        text: Any,
+        seen: dict[str, str],
+        *,
+        fields: tuple[str, str],
+        kind: str,
+    ) -> str | None:
+        """The id of item ``number`` of ``path`` when it has an id and a non-empty text and no
+        earlier item (in ``seen``: id -> where) had that id; else None, the item rejected on
+        ``fields`` (the id's name, the text's name). ``kind``: what an item is called."""
+        id_field, text_field = fields
+        if id is None or str(id).strip() == "":
+            self.reject(str(path), number, None, id_field, f"missing (not a {kind} cxml wrote?)")
+            return None
+        if not isinstance(text, str) or not text.strip():
+            self.reject(str(path), number, str(id), text_field, "missing or empty")
+            return None
+        if str(id) in seen:
+            self.reject(
+                str(path), number, str(id), id_field, f"duplicate {kind}: {seen[str(id)]} has it"
+            )
+            return None
+        return str(id)
+
     def describe(self) -> str:
         return (
             f"{self.items:,} items read: {self.imported:,} imported, {self.rejected:,} rejected, "

@@ -160,18 +160,12 @@ def _item(
     if not isinstance(record, dict):
         summary.reject(str(path), number, None, "record", "not an object")
         return None
-    id_ = record.get("id")
-    if id_ is None or str(id_).strip() == "":
-        summary.reject(str(path), number, None, "id", "missing (not a record cxml wrote?)")
-        return None
-    id_ = str(id_)
     fields = record.get("fields")
     text = fields.get("text") if isinstance(fields, dict) else None
-    if not isinstance(text, str) or not text.strip():
-        summary.reject(str(path), number, id_, "fields.text", "missing or empty")
-        return None
-    if id_ in seen:
-        summary.reject(str(path), number, id_, "id", f"duplicate record: {seen[id_]} has it")
+    id_ = summary.identify(
+        path, number, record.get("id"), text, seen, fields=("id", "fields.text"), kind="record"
+    )
+    if id_ is None:
         return None
     users, problem = _answers(record.get("responses") or {})
     problem = problem or next((p for u in users.values() if (p := check_answer(u))), "")
@@ -182,7 +176,9 @@ def _item(
     metadata = record.get("metadata")
     lang = metadata.get("lang") if isinstance(metadata, dict) else None
     lang = lang if isinstance(lang, str) else None
-    return Item(id=id_, text=text, source=seen[id_], lang=lang, annotations=list(users.values()))
+    return Item(
+        id=id_, text=str(text), source=seen[id_], lang=lang, annotations=list(users.values())
+    )
 
 
 def read_export(paths: Sequence[Path], summary: ImportSummary) -> list[Item]:

