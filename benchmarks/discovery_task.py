@@ -8,14 +8,15 @@ file), and ``(none)`` when the list is empty. Outliers count as one more cluster
 for both systems. ``stable`` is 1 when the rows in a shuffled order get the same themes (the same
 labels, and each row the same theme).
 
-``joined_*`` figures are the same discovery with the joined encoder ``use+minilm`` (both
-encoders' vectors side by side, :mod:`cxml.text.encoders`), a candidate default for English.
+Discovery uses its default encoder, ``auto``: ``use+minilm`` (both encoders' vectors side by
+side, :mod:`cxml.text.encoders`) for English files, ``use`` otherwise. The ``use_*`` figures
+are the same discovery with ``use`` alone, the default until 2026-12-01.
 
 BERTopic (``bertopic`` in the ``bench`` extra, never needed at run time) runs its default pipeline
 (UMAP to 5 dimensions, HDBSCAN with ``min_topic_size=10``, c-TF-IDF) on vectors of the documents
 as they are, from the same encoder (cxml's discovery encodes them after
 :func:`~cxml.discovery.strip_noise`); only UMAP gets a fixed seed, so its figures repeat. Its
-embedding model is that same cached USE encoder, so nothing is downloaded.
+embedding model is that same cached encoder, so nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -34,14 +35,14 @@ from cxml.config import DataConfig
 from cxml.contracts.fields import COMMENTS
 from cxml.data import read_valid
 from cxml.discovery import OUTLIER, discover, strip_noise
-from cxml.text.encoders import encode
+from cxml.text.encoders import encode, resolve_encoder
 
 __all__ = ["bertopic_topics", "discovery_task", "gold_classes"]
 
 DEFAULT_FILE = Path("bitext_support") / "requests.jsonl"
 SHUFFLE_SEED = 13
-ENCODER = "use"
-JOINED = "use+minilm"
+#: The encoder the ``use_*`` figures compare with.
+COMPARED = "use"
 T = TypeVar("T")
 
 
@@ -61,8 +62,9 @@ def gold_classes(themes: pd.Series) -> np.ndarray:
     )
 
 
-def bertopic_topics(texts: list[str], vectors: np.ndarray) -> np.ndarray:
-    """BERTopic's default topics (-1 for outliers) of ``texts`` with precomputed ``vectors``."""
+def bertopic_topics(texts: list[str], vectors: np.ndarray, encoder: str) -> np.ndarray:
+    """BERTopic's default topics (-1 for outliers) of ``texts`` with precomputed ``vectors``
+    from ``encoder``."""
     from bertopic import BERTopic
     from bertopic.backend import BaseEmbedder
     from umap import UMAP
@@ -71,7 +73,7 @@ def bertopic_topics(texts: list[str], vectors: np.ndarray) -> np.ndarray:
         """cxml's encoder, so BERTopic never looks for a model of its own."""
 
         def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
-            return encode(list(documents), ENCODER)
+            return encode(list(documents), encoder)
 
     umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=42)
     model = BERTopic(embedding_model=CachedEncoder(), umap_model=umap)
@@ -93,7 +95,8 @@ def discovery_task(train: Path | None, test: Path | None, data_dir: Path) -> dic
     frame = pd.concat([_read(p) for p in paths], ignore_index=True)
     texts = frame["text"].astype(str).tolist()
     cleaned = [strip_noise(t) for t in texts]
-    vectors, encode_seconds = _timed(lambda: encode(cleaned, ENCODER, use_cache=False))
+    encoder = resolve_encoder("auto", cleaned)
+    vectors, encode_seconds = _timed(lambda: encode(cleaned, encoder, use_cache=False))
     result, train_seconds = _timed(lambda: discover(frame[["text"]], vectors=vectors))
     found = result.assignments["theme_id"].to_numpy()
 
@@ -102,16 +105,17 @@ def discovery_task(train: Path | None, test: Path | None, data_dir: Path) -> dic
     stable = again.themes["theme"].tolist() == result.themes["theme"].tolist() and bool(
         (again.assignments["theme_id"].to_numpy() == found[order]).all()
     )
-    joined = discover(frame[["text"]], vectors=encode(cleaned, JOINED), encoder=JOINED)
-    joined_found = joined.assignments["theme_id"].to_numpy()
-    raw_vectors = encode(texts, ENCODER)  # BERTopic embeds the documents as they are
-    topics, bertopic_seconds = _timed(lambda: bertopic_topics(texts, raw_vectors))
+    alone = discover(frame[["text"]], vectors=encode(cleaned, COMPARED), encoder=COMPARED)
+    alone_found = alone.assignments["theme_id"].to_numpy()
+    raw_vectors = encode(texts, encoder)  # BERTopic embeds the documents as they are
+    topics, bertopic_seconds = _timed(lambda: bertopic_topics(texts, raw_vectors, encoder))
     figures = {
         "n_themes": float(len(result.themes)),
         "outlier_share": result.outlier_share,
         "stable": float(stable),
-        "joined_n_themes": float(len(joined.themes)),
-        "joined_outlier_share": joined.outlier_share,
+        "encoder_joined": float(encoder == "use+minilm"),
+        "use_n_themes": float(len(alone.themes)),
+        "use_outlier_share": alone.outlier_share,
         "bertopic_n_topics": float(len(set(topics.tolist()) - {OUTLIER})),
         "bertopic_outlier_share": float((topics == OUTLIER).mean()),
         "rows": float(len(frame)),
@@ -122,7 +126,7 @@ def discovery_task(train: Path | None, test: Path | None, data_dir: Path) -> dic
     if "themes" in frame:
         gold = gold_classes(frame["themes"])
         figures |= _scores(gold, found)
-        figures |= {f"joined_{k}": v for k, v in _scores(gold, joined_found).items()}
+        figures |= {f"use_{k}": v for k, v in _scores(gold, alone_found).items()}
         figures |= {f"bertopic_{k}": v for k, v in _scores(gold, topics).items()}
     return figures
 

@@ -18,7 +18,7 @@ from cxml.data.synth import make_comments
 from cxml.discovery import OUTLIER, ThemeDiscovery, discover, strip_noise, write_discovery
 from cxml.discovery.label import content_terms
 from cxml.errors import InsufficientDataError
-from cxml.text.encoders import encode
+from cxml.text.encoders import encode, resolve_encoder
 from cxml.text.tokenize import has_hangul
 
 Corpus = tuple[pd.DataFrame, np.ndarray]
@@ -31,7 +31,8 @@ def _corpus(
     frame = make_comments(n, lang=lang, seed=seed)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CXML_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        vectors = encode([strip_noise(t) for t in frame["text"]], "use")
+        cleaned = [strip_noise(t) for t in frame["text"]]
+        vectors = encode(cleaned, resolve_encoder("auto", cleaned))
     return frame, vectors
 
 

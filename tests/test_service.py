@@ -231,6 +231,14 @@ def test_comments_are_analysed_by_both_models_as_in_batch(client: TestClient) ->
     assert [i["themes"] for i in items] == [list(t) for t in expected["themes"]]
     assert [i["theme_scores"] for i in items] == expected["theme_scores"].tolist()
     assert [i["theme_sentiment"] for i in items] == expected["theme_sentiment"].tolist()
+    assert many.json()["notes"] == []  # both models saw English and Korean
+
+    german = {"id": "g", "text": "Die Lieferung kam drei Tage zu spät und niemand antwortet."}
+    mixed = client.post("/v1/comments:analyze", json={"comments": [german]}, headers=AUTH)
+    assert mixed.json()["items"][0]["lang"] == "de"
+    notes = mixed.json()["notes"]
+    assert len(notes) == 2 and all("saw only en, ko in training" in n for n in notes)
+    assert all("(de 1)" in n for n in notes)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +276,7 @@ def test_malformed_json_and_wrong_types_are_422(client: TestClient) -> None:
     answer = client.post("/v1/comments:analyze", content=b'{"comment": {"text": ', headers=headers)
     assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == "json_invalid"
     empty = client.post("/v1/comments:analyze", json={"comments": []}, headers=AUTH)
-    assert empty.status_code == 200 and empty.json() == {"items": []}
+    assert empty.status_code == 200 and empty.json() == {"items": [], "notes": []}
     wrong: list[Any] = [[], "text", {"comment": {"text": ""}}, {"comments": [{"text": 5}]}]
     for body in wrong:
         answer = client.post("/v1/comments:analyze", json=body, headers=AUTH)

@@ -136,12 +136,14 @@ def test_a_full_queue_drops_rows_counts_them_and_answers_every_request(
         metrics = client.get("/metrics").text
     assert {a.status_code for a in answers} == {200}
     queue = app.state.log
-    assert queue.dropped > 0 and queue.errors == 0
+    assert queue.dropped > 0
     assert _metric(metrics, "cxml_prediction_log_dropped_total") > 0
     assert _metric(metrics, "cxml_prediction_log_dropped_total") <= queue.dropped
     assert _metric(metrics, "cxml_prediction_log_queue_depth") <= 1
     logged = PredictionLog(tmp_path / "log").read("csat").frame
-    assert len(logged) == queue.written == len(rows) - queue.dropped
+    # errors: rows the child had not written when shutdown stopped it (none unless the machine
+    # starves the low-priority child for the whole minute shutdown waits)
+    assert len(logged) == queue.written == len(rows) - queue.dropped - queue.errors
     assert set(logged["id"]) <= {row["ticket_id"] for row in rows}
 
 
@@ -362,6 +364,14 @@ def test_rows_for_a_child_that_died_are_counted_as_errors(tmp_path: Path) -> Non
     assert not queue.put("sentiment", *_sentiment_rows(["a", "b"]), None, "service")
     assert queue.errors == 2 and queue.written == 0
     assert queue.close(timeout=10)
+
+
+def test_rows_a_stopped_child_had_not_written_are_counted_as_errors(tmp_path: Path) -> None:
+    queue = ProcessLogQueue(str(tmp_path / "log"), flush_seconds=600)
+    assert queue.put("sentiment", *_sentiment_rows(["a", "b", "c"]), None, "service")
+    assert not queue.close(timeout=0)  # no time to write: the child is stopped
+    assert queue.written + queue.dropped + queue.errors == 3 and queue.errors > 0
+    assert len(PredictionLog(tmp_path / "log").read("sentiment").frame) == queue.written
 
 
 _HAND_OVER_AND_WAIT = """

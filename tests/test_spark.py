@@ -29,6 +29,7 @@ def test_spark_scores_equal_the_local_batch(tmp_path: Path) -> None:
 
     comments = make_comments(300, lang="mixed", seed=53)[["id", "text", "sentiment"]]
     comments.loc[5, "text"] = " "
+    comments.loc[7, "text"] = "Die Lieferung kam drei Tage zu spät und niemand hat geantwortet."
     comments.to_csv("comments.csv", index=False)
     tickets = make_tickets(200, seed=54, open_share=0.3, start="2026-08-01", days=20)
     tickets.loc[3, "replies"] = None
@@ -47,6 +48,9 @@ def test_spark_scores_equal_the_local_batch(tmp_path: Path) -> None:
     assert (remote["sentiment"] == local["sentiment"]).all()
     assert (remote["sentiment_score"] - local["sentiment_score"]).abs().max() < 1e-9
     assert (remote["sentiment_input"] == local["sentiment_input"]).all()
+    # the language as the local batch detects it, and the same note on the German comment
+    assert (remote["lang"] == local["lang"]).all() and local["lang"].value_counts()["de"] == 1
+    assert len(spark_comments.notes) == 1 and "(de 1)" in spark_comments.notes[0]
     assert set(remote["model_version"]) == {"1"}
 
     local = pd.read_parquet("local_tickets.parquet").set_index("ticket_id")

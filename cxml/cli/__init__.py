@@ -693,6 +693,8 @@ def _spark(
             master=master,
             log=log,
         )
+    for note in result.notes:
+        output.note(note)
     where = f"; {result.rejected:,} rejects in {result.rejects}" if result.rejects else ""
     output.result(
         f"scored {result.rows:,} {task} on Spark with {', '.join(result.models)} in "

@@ -38,8 +38,12 @@ def trends(
         bool, typer.Option("--emerging/--no-emerging", help="Look for emerging themes.")
     ] = True,
     encoder: Annotated[
-        str, typer.Option(help="Sentence encoder of the emerging themes: use or minilm.")
-    ] = "use",
+        str,
+        typer.Option(
+            help="Sentence encoder of the emerging themes: auto (use+minilm for English, else "
+            "use), use, minilm, use+minilm or a model folder."
+        ),
+    ] = "auto",
     alpha: AlphaOpt = 0.01,
     out: OutOpt = None,
     as_json: JsonOpt = False,
@@ -72,9 +76,11 @@ def trends(
         known = None
         if emerging and taxonomy is not None:
             from cxml.discovery.known import KnownThemes
+            from cxml.text.encoders import resolve_encoder
 
             step(f"embedding the themes of {taxonomy.name}")
-            known = KnownThemes.from_taxonomy(taxonomy, encoder=encoder)
+            texts = comments["text"].astype(str).tolist() if "text" in comments else []
+            known = KnownThemes.from_taxonomy(taxonomy, encoder=resolve_encoder(encoder, texts))
         elif emerging:
             from cxml.monitoring.trends import known_themes
 

@@ -32,7 +32,7 @@ from sklearn.preprocessing import normalize
 
 from cxml.comments.zeroshot import Taxonomy, TaxonomyTheme, load_taxonomy
 from cxml.discovery.cluster import nearest, tukey_fences
-from cxml.text.encoders import encode
+from cxml.text.encoders import encode, resolve_encoder
 
 if TYPE_CHECKING:
     from cxml.discovery.result import DiscoveryResult
@@ -119,20 +119,21 @@ class KnownThemes:
 
     @classmethod
     def from_comments(
-        cls, texts: Sequence[str], themes: Sequence[Sequence[str]], *, encoder: str = "use"
+        cls, texts: Sequence[str], themes: Sequence[Sequence[str]], *, encoder: str = "auto"
     ) -> KnownThemes:
         """The themes comments were given (classified or discovered): one centroid per theme,
         the normalised sum of its comments' unit vectors (after
         :func:`~cxml.discovery.strip_noise`), its fence the lower Tukey fence of their
         similarities to it. A theme's id is :func:`theme_id` of its name, as for a taxonomy
-        entry without one.
+        entry without one. ``encoder`` "auto" is resolved on the texts
+        (:func:`~cxml.text.encoders.resolve_encoder`).
 
         >>> known = KnownThemes.from_comments(
         ...     ["late parcel", "parcel came late", "rude agent", "agent was rude"],
         ...     [["delivery"], ["delivery"], ["staff"], ["staff", "delivery"]],
         ... )
-        >>> known.names, known.centroids.shape
-        (['delivery', 'staff'], (2, 512))
+        >>> known.names, known.encoder, known.centroids.shape
+        (['delivery', 'staff'], 'use+minilm', (2, 896))
         """
         from cxml.discovery.model import strip_noise
 
@@ -141,7 +142,9 @@ class KnownThemes:
         names = sorted({str(name) for row in themes for name in row})
         if not names:
             raise ValueError("no comment has a theme: nothing is known")
-        units = normalize(encode([strip_noise(str(t)) for t in texts], encoder).astype(np.float64))
+        cleaned = [strip_noise(str(t)) for t in texts]
+        encoder = resolve_encoder(encoder, cleaned)
+        units = normalize(encode(cleaned, encoder).astype(np.float64))
         members = np.array([[name in row for name in names] for row in themes], dtype=bool)
         centroids = normalize(members.T.astype(np.float64) @ units)
         rows, owners = np.nonzero(members)
@@ -158,7 +161,7 @@ class KnownThemes:
         taxonomy = Taxonomy.model_validate(result.to_taxonomy())
         model = result.model
         themes = tuple(taxonomy.themes)
-        return cls(themes, model.centroids_, model.fences_, model.owners_, model.encoder)
+        return cls(themes, model.centroids_, model.fences_, model.owners_, model.encoder_)
 
     @property
     def ids(self) -> list[str]:

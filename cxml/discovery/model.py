@@ -36,7 +36,7 @@ from cxml.discovery.cluster import (
 from cxml.discovery.known import KnownThemes, theme_id
 from cxml.discovery.label import class_tfidf, content_terms, readable_names, theme_label, top_terms
 from cxml.errors import InsufficientDataError
-from cxml.text.encoders import encode
+from cxml.text.encoders import encode, resolve_encoder
 
 __all__ = ["OUTLIER", "ThemeDiscovery", "strip_noise"]
 
@@ -73,8 +73,10 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
 
     Parameters
     ----------
-    encoder : str, default="use"
-        Sentence encoder (see :mod:`cxml.text.encoders`); "use" reads English and Korean.
+    encoder : str, default="auto"
+        Sentence encoder (see :mod:`cxml.text.encoders`): "auto" takes ``use+minilm`` for
+        English comments and ``use`` (16 languages, Korean among them) otherwise, or the known
+        themes' encoder when ``known`` is given.
     min_themes : int, default=2
         Fewest themes considered.
     max_themes : int, default=40
@@ -92,10 +94,12 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
     n_representatives : int, default=5
         Comments nearest each centroid kept as its representatives.
     known : KnownThemes, default=None
-        Themes to keep (module docstring); their encoder must be ``encoder``.
+        Themes to keep (module docstring); their encoder must be ``encoder`` (or it "auto").
 
     Attributes
     ----------
+    encoder_ : str
+        The sentence encoder used ("auto" resolved).
     labels_ : ndarray of shape (n_samples,)
         Theme id of each comment in ``fit``, or -1.
     similarity_ : ndarray of shape (n_samples,)
@@ -134,7 +138,7 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
     >>> texts = make_comments(300, seed=1)["text"]
     >>> model = ThemeDiscovery(max_themes=8).fit(texts)
     >>> model.theme_labels_[:3]
-    ['used / new / looks', 'delivery / shipping / took', 'guy / queue / minutes']
+    ['app / day / order', 'delivery / days / arrived', 'chat / guy / issue']
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -152,7 +156,7 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
     def __init__(
         self,
         *,
-        encoder: str = "use",
+        encoder: str = "auto",
         min_themes: int = 2,
         max_themes: int = 40,
         min_theme_size: int = 10,
@@ -176,8 +180,8 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
         """Discover themes in texts ``X`` (array-like of str, or a frame with a ``text`` column).
 
         ``vectors`` (shape (n_samples, n_dims)) are sentence vectors of the texts after
-        :func:`strip_noise`, when already computed (from ``encoder``, for :meth:`predict` to
-        agree).
+        :func:`strip_noise`, when already computed (from the encoder ``encoder`` resolves to,
+        for :meth:`predict` to agree).
         """
         self._validate_params()
         if self.min_themes > self.max_themes:
@@ -190,6 +194,16 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
                 f"Theme discovery needs at least {2 * self.min_theme_size} non-empty comments "
                 f"(twice min_theme_size); got {len(filled)}."
             )
+        if self.known is not None and self.encoder not in ("auto", self.known.encoder):
+            raise ValueError(
+                f"known themes come from encoder {self.known.encoder!r}, "
+                f"discovery uses {self.encoder!r}"
+            )
+        self.encoder_ = (
+            self.known.encoder
+            if self.known is not None
+            else resolve_encoder(self.encoder, cleaned[filled].tolist())
+        )
         order = filled[content_order(texts[filled].tolist())]
         ordered = self._vectors(cleaned, order, vectors)
         found = cluster_vectors(
@@ -203,11 +217,6 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
         owners = np.arange(len(found.centroids))
         known = np.zeros(len(found.centroids), dtype=bool)
         if self.known is not None:
-            if self.known.encoder != self.encoder:
-                raise ValueError(
-                    f"known themes come from encoder {self.known.encoder!r}, "
-                    f"discovery uses {self.encoder!r}"
-                )
             found, owners, known = self._keep_known(found, ordered, self.known)
         kept = ~found.outliers
         themes = owners[found.labels]
@@ -287,7 +296,7 @@ class ThemeDiscovery(ClusterMixin, TextEstimatorMixin):
     def _vectors(self, cleaned: np.ndarray, rows: np.ndarray, vectors: Any) -> np.ndarray:
         """Sentence vectors of ``cleaned[rows]``: taken from ``vectors`` if given, else encoded."""
         if vectors is None:
-            return encode(cleaned[rows].tolist(), self.encoder)
+            return encode(cleaned[rows].tolist(), self.encoder_)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(cleaned):
             raise ValueError(

@@ -29,7 +29,8 @@ import yaml
 from cxml.comments.zeroshot import Taxonomy
 from cxml.data.io import write_table, write_text
 from cxml.discovery.known import KnownThemes
-from cxml.discovery.model import OUTLIER, ThemeDiscovery
+from cxml.discovery.model import OUTLIER, ThemeDiscovery, strip_noise
+from cxml.text.encoders import resolve_encoder
 from cxml.text.lang import detect_lang
 from cxml.text.tokenize import has_hangul
 
@@ -158,7 +159,9 @@ def discover(
     """
     frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame({"text": list(data)})
     if taxonomy is not None:
-        params["known"] = KnownThemes.from_taxonomy(taxonomy, encoder=params.get("encoder", "use"))
+        texts = [strip_noise(str(t)) for t in frame["text"].fillna("")]
+        encoder = resolve_encoder(params.get("encoder", "auto"), texts)
+        params["known"] = KnownThemes.from_taxonomy(taxonomy, encoder=encoder)
     model = ThemeDiscovery(**params).fit(frame, vectors=vectors)
     labels = model.labels_
     outlier = labels == OUTLIER

@@ -379,7 +379,7 @@ def trends(
 
 
 def known_themes(
-    comments: pd.DataFrame, period: Period, *, encoder: str = "use"
+    comments: pd.DataFrame, period: Period, *, encoder: str = "auto"
 ) -> KnownThemes | None:
     """The themes the comments before the last period were given (``themes`` or ``theme``), as
     known themes to find emerging ones against

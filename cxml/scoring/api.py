@@ -261,6 +261,10 @@ class AnalyzeCommentsResponse(BaseModel):
     """The comments in request order."""
 
     items: list[CommentResult]
+    notes: list[str] = Field(
+        default_factory=list,
+        description="plain notes on the answers: comments in languages a model never saw",
+    )
 
 
 class TicketScore(_Scored):

@@ -3,15 +3,18 @@
 A trained model's languages are those of its reference profile (the ``lang`` shares of its
 held-out rows, :mod:`cxml.monitoring.profile`); a model without one (zero-shot themes) knows the
 languages of its sentence encoder (:data:`cxml.text.encoders.ENCODER_LANGS`). Rows in any other
-language still get an answer, but the batch summary says how many there are, in which
-languages, and that the model never saw them; the output's ``lang`` column tells which rows.
+language still get an answer, but the batch summary (local or Spark) and the service's response
+``notes`` say how many there are, in which languages, and that the model never saw them; the
+output's ``lang`` column tells which rows.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
+import mlflow
 import pandas as pd
 
 from cxml.contracts.languages import UNDETERMINED
@@ -38,15 +41,26 @@ def seen_langs(model: LoadedModel) -> frozenset[str] | None:
 
     A profile that folded rare languages into ``"(other)"`` does not list them all: None.
     """
-    try:
-        part = load_profile(model.uri).categories.get("lang")
-    except ModelLoadError:
-        part = None
-    if part is not None:
-        shares = part["shares"]
-        return None if OTHER in shares else frozenset(shares) - {MISSING}
+    has_profile, langs = _profile_langs(model.uri, model.version, mlflow.get_registry_uri())
+    if has_profile:
+        return langs
     encoder = getattr(model.estimator, "encoder", None)
     return encoder_langs(encoder) if isinstance(encoder, str) else None
+
+
+@lru_cache(maxsize=64)
+def _profile_langs(uri: str, version: str, registry: str) -> tuple[bool, frozenset[str] | None]:
+    """Whether model ``uri`` has a reference profile with languages, and those languages (None
+    when folded). Cached by the model's version and ``registry`` (a version never changes), so
+    the service reads each profile once rather than once a request."""
+    try:
+        part = load_profile(uri).categories.get("lang")
+    except ModelLoadError:
+        return False, None
+    if part is None:
+        return False, None
+    shares = part["shares"]
+    return True, None if OTHER in shares else frozenset(shares) - {MISSING}
 
 
 def unseen_lang_notes(counts: Mapping[str, int], models: Sequence[LoadedModel]) -> list[str]:

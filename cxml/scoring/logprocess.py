@@ -142,7 +142,9 @@ class ProcessLogQueue:
 
     def close(self, timeout: float | None = 10.0) -> bool:
         """Stop taking rows, let the child write what is queued and stop (at most ``timeout``
-        seconds); True when it finished."""
+        seconds); True when it finished. A child still writing then is stopped, and the rows
+        it had not written count as errors, so that rows handed over = written + dropped +
+        errors still holds."""
         with self._lock:
             self._closed = True
         if self._process.is_alive():
@@ -152,6 +154,9 @@ class ProcessLogQueue:
         if not finished:
             self._process.kill()
             self._process.join()
+            shared = self._shared
+            done = shared["written"].value + shared["dropped"].value + shared["errors"].value
+            self._errors += max(self._sent - done, 0)
         self._pipe.close()
         return finished
 

@@ -72,6 +72,7 @@ from cxml.scoring.api import (
 )
 from cxml.scoring.batch import COMMENT_INPUTS, score_frame
 from cxml.scoring.holder import ModelHolder
+from cxml.scoring.languages import lang_counts, unseen_lang_notes
 from cxml.scoring.logprocess import ProcessLogQueue
 from cxml.scoring.microbatch import MicroBatcher
 from cxml.scoring.middleware import (
@@ -337,7 +338,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         scored = score_frame(frame, models, COMMENT_INPUTS, evidence=request.evidence)
         metrics.items.labels("comments").inc(len(comments))
         items = [CommentResult(**row) for row in _records(scored, _COMMENT_OUTPUTS)]
-        return AnalyzeCommentsResponse(items=items)
+        notes = unseen_lang_notes(lang_counts(scored), models)
+        return AnalyzeCommentsResponse(items=items, notes=notes)
 
     @v1.post("/tickets:score", summary="Probability that open tickets get a bad CSAT rating")
     async def score_tickets(request: ScoreTicketsRequest) -> ScoreTicketsResponse:

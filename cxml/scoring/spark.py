@@ -4,7 +4,9 @@
 The input is read by Spark (CSV with a header, JSON Lines or Parquet), shaped as the local path
 shapes it (comments: ``text`` cut to the text limit, ``lang``; tickets:
 :func:`~cxml.contracts.tickets.ticket_inputs`' columns and types, with one scoring moment), scored
-by each model's UDF and written as Parquet with the input columns and the models' outputs. Rows
+by each model's UDF and written as Parquet with the input columns and the models' outputs (and,
+for comments without a ``lang`` column, the language detected as the local batch detects it,
+whose counts give the same notes on languages a model never saw). Rows
 without a usable text (comments) or without ``ticket_id`` / ``created_at`` (tickets) go to
 ``<output>.rejects`` (Parquet) with a reason. Unlike the local path, Spark does not check ids for
 duplicates. With a prediction log, the executors append the written output's rows to it
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,8 @@ from cxml.contracts.tickets import TICKET_COUNTS, TICKET_INPUTS, TICKET_TIMES
 from cxml.errors import BadInputError
 from cxml.monitoring.log import PredictionLog
 from cxml.scoring.batch import COMMENT_INPUTS, load_comment_models, load_ticket_model
+from cxml.scoring.languages import unseen_lang_notes
+from cxml.text.lang import detect_lang
 from cxml.tracking.loader import LoadedModel
 from cxml.tracking.store import quiet_mlflow
 
@@ -44,6 +48,7 @@ class SparkResult:
     rejects: Path | None
     models: list[str]
     logged: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,8 @@ def score_with_spark(
         raise BadInputError(f"unknown task {task!r}; expected comments or tickets")
     spark = spark_session(master)
     frame = _read(spark, source)
-    for field, column in config.columns.items():
-        frame = frame.withColumnRenamed(column, field)
+    for name, column in config.columns.items():
+        frame = frame.withColumnRenamed(column, name)
     if task == "comments":
         if "text" not in frame.columns:
             raise BadInputError(f"{source}: no text column; map one with --column text=NAME")
@@ -160,13 +165,20 @@ def score_with_spark(
                 env_manager="local",
             )
         scored = scored.withColumn(f"_out{i}", udf(F.struct(*[F.col(c) for c in inputs])))
+    if task == "comments" and "lang" not in inputs:
+        detect: Any = F.pandas_udf(_detect_lang, "string")  # type: ignore[call-overload]
+        scored = scored.withColumn("lang", detect(F.col("text")))
     scored = _flatten(scored, loaded)
     scored.write.mode("overwrite").parquet(_spark_path(out))
-    rows = spark.read.parquet(_spark_path(out)).count()
+    written = spark.read.parquet(_spark_path(out))
+    rows = written.count()
+    notes = []
+    if task == "comments":
+        counts = {r["lang"]: r["count"] for r in written.groupBy("lang").count().collect()}
+        notes = unseen_lang_notes({k: v for k, v in counts.items() if k is not None}, loaded)
     frame.unpersist()
     logged = 0
     if prediction_log is not None:
-        written = spark.read.parquet(_spark_path(out))
         logged = _log(written, loaded, prediction_log, task=task, moment=moment)
     return SparkResult(
         output=out,
@@ -175,7 +187,13 @@ def score_with_spark(
         rejects=rejects if rejected else None,
         models=[f"{m.name}/{m.version}" for m in loaded],
         logged=logged,
+        notes=notes,
     )
+
+
+def _detect_lang(texts: pd.Series) -> pd.Series:
+    """The language of each text, as the local batch detects it (runs on the executors)."""
+    return pd.Series(detect_lang(texts), index=texts.index, dtype=object)
 
 
 def _log(

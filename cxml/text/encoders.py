@@ -12,7 +12,9 @@ Encoders are named, never downloaded:
   mean of the parts'. It reads the languages every part reads. On airline complaints theme
   discovery with ``use+minilm`` reached NMI 0.26-0.29 against 0.23-0.25 with ``use`` alone (the
   whole file and three samples of 1,500), and 0.857 against 0.820 on bitext
-  (``docs/themes.md``).
+  (``docs/themes.md``);
+* ``"auto"`` (theme discovery's default, resolved by :func:`resolve_encoder`): ``use+minilm``
+  for English texts, ``use`` otherwise.
 
 Vectors are cached in ``$CXML_CACHE_DIR/embeddings.sqlite`` (default ``~/.cache/cxml``), one row
 per (encoder, text hash), so retraining or re-scoring the same texts does not encode them again.
@@ -40,6 +42,7 @@ __all__ = [
     "get_encoder",
     "minilm_path",
     "pick_encoder",
+    "resolve_encoder",
 ]
 
 #: The languages each named encoder was trained on (ISO 639-1), as its package documents them:
@@ -54,6 +57,11 @@ ENCODER_LANGS: dict[str, frozenset[str]] = {
 }
 #: The encoder that covers the most languages: where texts in other languages go.
 MULTILINGUAL = "use"
+#: Where ``"auto"`` sends English texts: both encoders joined (module docstring).
+ENGLISH = "use+minilm"
+#: ``"auto"`` picks :data:`ENGLISH` when at least this share of the texts whose language is
+#: known are English.
+ENGLISH_SHARE = 0.95
 
 
 class SentenceEncoder(Protocol):
@@ -156,6 +164,25 @@ def encoder_langs(name: str) -> frozenset[str] | None:
     if any(p is None for p in parts):
         return None
     return frozenset.intersection(*(p for p in parts if p is not None))
+
+
+def resolve_encoder(name: str, texts: Sequence[str]) -> str:
+    """``name``, except ``"auto"``: :data:`ENGLISH` when at least :data:`ENGLISH_SHARE` of
+    ``texts`` (those whose language is known) are English, else :data:`MULTILINGUAL`.
+
+    >>> resolve_encoder("auto", ["The parcel came late", "Rude agent on the phone"])
+    'use+minilm'
+    >>> resolve_encoder("auto", ["배송이 늦었어요", "The parcel came late"])
+    'use'
+    """
+    if name != "auto":
+        return name
+    from cxml.text.lang import detect_lang
+
+    langs = detect_lang(texts)
+    known = langs[langs != "und"]
+    english = float((known == "en").mean()) if len(known) else 0.0
+    return ENGLISH if english >= ENGLISH_SHARE else MULTILINGUAL
 
 
 def _parts(name: str) -> list[str]:
