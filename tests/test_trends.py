@@ -231,7 +231,8 @@ def test_emerging_theme_alerts_in_its_first_week(monkeypatch, tmp_path) -> None:
     bot = grown[grown["label"].str.contains("bot")].iloc[0]
     assert len(bot["shares"]) == 9 and len(bot["counts"]) == 9
     assert bot["shares"][-1] == pytest.approx(bot["share"])
-    assert bot["shares"][-1] > 3 * max(bot["shares"][:-1]) and bot["slope"] > 0
+    # earlier weeks' comments about the human chat agents join it too (up to 5.7 % a week)
+    assert bot["shares"][-1] > 2 * max(bot["shares"][:-1]) and bot["slope"] > 0
     shown = next(e for e in trends_section(result)[0]["emerging"] if e["id"] == bot["id"])
     assert shown["growth"].count("→") == 5 and shown["growth"].endswith(f"{100 * bot['share']:.1f}")
 

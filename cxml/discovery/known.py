@@ -12,8 +12,8 @@ so a merged theme holds the comments of both. Two rules decide what is known:
   theme's centroids than any two centroids of different known themes are to each other
   (:attr:`KnownThemes.match_threshold`), so a cluster matches a theme only where the known
   themes themselves are told apart. On generated
-  streams the clusters of a known theme met it at 0.91-0.97 and the clusters of a planted new
-  theme at 0.61-0.65, against a threshold of 0.71.
+  streams (with the ``use`` encoder) the clusters of a known theme met it at 0.91-0.97 and the
+  clusters of a planted new theme at 0.61-0.65, against a threshold of 0.71.
 
 A new theme's id is ``t-`` and the first 8 hex digits of the SHA-1 of its representative comments
 sorted, so the same comments give the same id in any row order (:func:`theme_id`).
