@@ -14,8 +14,8 @@ against the themes as customers write about them rather than as a taxonomy words
 cluster is emerging only when it is rarer earlier: its recent count is tested against its
 earlier share (the earlier comments the cluster would claim, plus one half, over their number
 plus one) with a one-sided binomial test at ``alpha``. On generated streams without a new theme
-(with the ``use`` encoder) this removed the one cluster found (6.0 % of recent comments, 4.7 % of earlier ones); a planted
-theme (13 % recent, 0.3 % earlier) stays.
+(with the ``use`` encoder) this removed the one cluster found (6.0 % of recent comments, 4.7 %
+of earlier ones); a planted theme (13 % recent, 0.3 % earlier) stays.
 """
 
 from __future__ import annotations
