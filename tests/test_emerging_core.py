@@ -12,10 +12,14 @@ from cxml.data.synth import make_comments
 from cxml.data.synth.drift import Drift
 from cxml.discovery import KnownThemes, discover, find_emerging, strip_noise
 from cxml.discovery.emerging import share_slope
-from cxml.text.encoders import encode, resolve_encoder
+from cxml.text.encoders import encode
 
 CHATBOT = r"chatbot|\bbot\b|virtual assistant|automated assistant"
 SPLIT = pd.Timestamp("2026-02-23", tz="UTC")  # the Monday of week 8 of a window from 2026-01-01
+
+#: The mechanics are tested on USE vectors alone (5x faster to compute than the default
+#: `auto`, which adds MiniLM for English); the default encoder is tested through the CLI.
+ENCODER = "use"
 
 Stream = tuple[pd.DataFrame, np.ndarray, np.ndarray]
 
@@ -25,7 +29,7 @@ def _stream(tmp: pytest.TempPathFactory, drift: Drift | None) -> Stream:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CXML_CACHE_DIR", str(tmp.mktemp("cache")))
         cleaned = [strip_noise(t) for t in frame["text"]]
-        vectors = encode(cleaned, resolve_encoder("auto", cleaned))
+        vectors = encode(cleaned, ENCODER)
     early = (pd.to_datetime(frame["created_at"], utc=True) < SPLIT).to_numpy()
     return frame, vectors, early
 
@@ -47,7 +51,9 @@ def _weeks(frame: pd.DataFrame) -> pd.Series:
 
 def _known(stream: Stream) -> KnownThemes:
     frame, vectors, early = stream
-    return KnownThemes.from_discovery(discover(frame[early], vectors=vectors[early]))
+    return KnownThemes.from_discovery(
+        discover(frame[early], vectors=vectors[early], encoder=ENCODER)
+    )
 
 
 def test_planted_theme_is_found_with_its_growth(planted: Stream) -> None:
@@ -65,14 +71,14 @@ def test_planted_theme_is_found_with_its_growth(planted: Stream) -> None:
     assignments = found.discovery.assignments
     chatbot = recent["text"].str.contains(CHATBOT, case=False).to_numpy()
     emerging = assignments["theme_stable_id"].isin(themes["id"]).to_numpy()
-    # measured: 60 % of the chatbot comments are in an emerging theme (76 % with use alone),
-    # and 97 % of these themes' comments are about the chatbot
-    assert emerging[chatbot].mean() >= 0.5
+    # measured with use: 76 % of the chatbot comments are in an emerging theme (60 % with the
+    # default auto encoder), and 97 % of these themes' comments are about the chatbot
+    assert emerging[chatbot].mean() >= 0.65
     assert chatbot[emerging].mean() >= 0.85
     assert any("bot" in name or "assistant" in name for name in themes["theme"])
-    # rare before the plant (measured 2.8 %: earlier comments about the human chat agents that
-    # would join it) and significantly more common now
-    assert (themes["earlier_share"] < 0.04).all() and (themes["p_value"] < 0.01).all()
+    # rare before the plant (measured 0.13 % with use, 2.8 % with auto: earlier comments about
+    # the human chat agents that would join it) and significantly more common now
+    assert (themes["earlier_share"] < 0.02).all() and (themes["p_value"] < 0.01).all()
     n_earlier = int(early.sum())
     for row in themes.to_dict(orient="records"):
         before = round(row["earlier_share"] * n_earlier)

@@ -7,7 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score, f1_score
 
+from cxml.comments.themes import _GRID, tune_thresholds
 from cxml.data.synth import make_comments, make_tickets
 from cxml.errors import BadInputError
 from cxml.metrics import (
@@ -20,6 +24,7 @@ from cxml.metrics import (
     nps,
     resolution_time,
     retention,
+    scores,
 )
 
 Z95 = 1.959963984540054
@@ -298,3 +303,50 @@ def test_metric_table_rejects_what_it_cannot_compute() -> None:
         metric_table(frame, "nps", scale=(0, 10))
     with pytest.raises(BadInputError, match="solved_at"):
         metric_table(frame, "resolution_time")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from("abcde")), min_size=1, max_size=40)
+)
+def test_macro_f1_is_scikit_learns(pairs: list[tuple[str, str]]) -> None:
+    y, predicted = (np.array(column) for column in zip(*pairs, strict=True))
+    expected = f1_score(y, predicted, average="macro", zero_division=0)
+    assert scores.macro_f1(y, predicted) == pytest.approx(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(2, 5), st.integers(0, 2**32 - 1))  # one column is "binary"
+def test_micro_f1_is_scikit_learns(rows: int, labels: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    Y, P = rng.random((2, rows, labels)) < rng.random(2)[:, None, None]
+    expected = f1_score(Y, P, average="micro", zero_division=0)
+    assert scores.micro_f1(Y, P) == pytest.approx(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1), st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.7, 0.9, 1.0])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_average_precision_is_scikit_learns_ties_included(pairs: list[tuple[int, float]]) -> None:
+    y, p = (np.array(column) for column in zip(*pairs, strict=True))
+    if y.sum() == 0:  # scikit-learn warns and gives 0 (or -0.0)
+        assert scores.average_precision(y, p) == 0.0
+        return
+    assert scores.average_precision(y, p) == pytest.approx(average_precision_score(y, p))
+
+
+def test_theme_thresholds_maximise_scikit_learns_f1() -> None:
+    rng = np.random.default_rng(4)
+    Y = (rng.random((300, 4)) < [0.05, 0.2, 0.5, 0.0]).astype(int)
+    proba = np.clip(Y * 0.4 + rng.random((300, 4)) * 0.6, 0, 1)
+    found = tune_thresholds(Y, proba)
+    assert found[3] == 0.5  # no positives
+    for k in range(3):
+        f1 = [f1_score(Y[:, k], proba[:, k] >= t, zero_division=0) for t in _GRID]
+        best = _GRID[np.asarray(f1) >= max(f1) - 1e-9]
+        assert found[k] == pytest.approx(float(np.median(best)))

@@ -32,7 +32,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from cxml.config import CsatConfig, SentimentConfig, ThemesConfig
@@ -40,6 +40,7 @@ from cxml.contracts.tickets import ticket_inputs
 from cxml.data import ReadSummary, read_valid
 from cxml.errors import BadInputError
 from cxml.metrics.ranking import delong_paired, mcnemar, paired_bootstrap
+from cxml.metrics.scores import average_precision, macro_f1, micro_f1
 from cxml.tracking import CHALLENGER, CHAMPION, load_model, promote, resolve_model_uri, training_run
 from cxml.tracking.registry import RegisteredVersion
 
@@ -320,21 +321,9 @@ def _csat(truth: pd.Series, a: pd.DataFrame, b: pd.DataFrame, n_boot: int) -> Me
     roc = (auc.auc_b, auc.auc_a, auc.diff, auc.ci_low, auc.ci_high, auc.p_value)
     tests = (
         PairedTest("roc_auc", "DeLong", *roc),
-        _bootstrapped("average_precision", _average_precision, y, pa, pb, n_boot),
+        _bootstrapped("average_precision", average_precision, y, pa, pb, n_boot),
     )
     return (metrics[0], metrics[1]), tests
-
-
-def _average_precision(y: Any, p: Any) -> float:
-    return float(average_precision_score(y, p))
-
-
-def _macro_f1(y: Any, predicted: Any) -> float:
-    return float(f1_score(y, predicted, average="macro", zero_division=0))
-
-
-def _micro_f1(y: Any, predicted: Any) -> float:
-    return float(f1_score(y, predicted, average="micro", zero_division=0))
 
 
 def _sentiment(truth: pd.Series, a: pd.DataFrame, b: pd.DataFrame, n_boot: int) -> Measured:
@@ -343,7 +332,7 @@ def _sentiment(truth: pd.Series, a: pd.DataFrame, b: pd.DataFrame, n_boot: int) 
     metrics = tuple(
         {
             "accuracy": float(accuracy_score(y, p)),
-            "macro_f1": _macro_f1(y, p),
+            "macro_f1": macro_f1(y, p),
             "weighted_f1": float(f1_score(y, p, average="weighted", zero_division=0)),
         }
         for p in (ya, yb)
@@ -351,7 +340,7 @@ def _sentiment(truth: pd.Series, a: pd.DataFrame, b: pd.DataFrame, n_boot: int) 
     _, p_value = mcnemar(ya == y, yb == y)
     accuracy = (metrics[0]["accuracy"], metrics[1]["accuracy"])
     tests = (
-        _bootstrapped("macro_f1", _macro_f1, y, ya, yb, n_boot),
+        _bootstrapped("macro_f1", macro_f1, y, ya, yb, n_boot),
         PairedTest(
             "accuracy", "McNemar", *accuracy, accuracy[1] - accuracy[0], np.nan, np.nan, p_value
         ),
@@ -365,7 +354,7 @@ def _themes(truth: pd.Series, a: pd.DataFrame, b: pd.DataFrame, n_boot: int) -> 
     Y, Pa, Pb = (MultiLabelBinarizer(classes=names).fit_transform(column) for column in lists)
     metrics = tuple(
         {
-            "micro_f1": _micro_f1(Y, P),
+            "micro_f1": micro_f1(Y, P),
             "macro_f1": float(f1_score(Y, P, average="macro", zero_division=0)),
         }
         for P in (Pa, Pb)
@@ -375,7 +364,7 @@ def _themes(truth: pd.Series, a: pd.DataFrame, b: pd.DataFrame, n_boot: int) -> 
     expected, stacked, rows = np.vstack([Y, Y]), np.vstack([Pa, Pb]), np.arange(len(Y))
 
     def micro_f1(_: Any, picked: Any) -> float:
-        return _micro_f1(expected[picked], stacked[picked])
+        return micro_f1(expected[picked], stacked[picked])
 
     test = _bootstrapped("micro_f1", micro_f1, np.zeros(len(Y)), rows, rows + len(Y), n_boot)
     return (metrics[0], metrics[1]), (test,)
