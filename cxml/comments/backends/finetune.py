@@ -2,9 +2,13 @@
 
 Trained with the transformers ``Trainer``: AdamW with linear warm-up and decay, evaluation on a
 held-out slice of the training data after each epoch, early stopping on validation loss, and the
-best epoch's weights kept. Runs on the CPU, or on a GPU when torch sees one. One label per row is
-a softmax head; many labels a sigmoid head. With an ``aspect`` column the text and the aspect are
-fed as a sentence pair, the standard way to ask a BERT-style model about one aspect of a text.
+best epoch's weights kept. Runs on the CPU, or on a GPU when torch sees one (in mixed precision:
+bf16 where the GPU has it, else fp16). One label per row is a softmax head; many labels a sigmoid
+head. With an ``aspect`` column the text and the aspect are fed as a sentence pair, the standard way
+to ask a BERT-style model about one aspect of a text; ``pair_template`` writes the aspect as a
+question instead (:mod:`._pairs`). ``class_weight`` and ``focal_gamma`` change the loss for rare
+labels (:mod:`._losses`). ``model`` is ``minilm`` or any local transformers folder, read with its
+own tokenizer and length (``docs/own-transformer.md``).
 
 ``holdout_`` keeps the early-stopping slice's row indices and predicted probabilities, so
 :class:`~cxml.comments.ThemeClassifier` can tune its thresholds without training again.
@@ -30,7 +34,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from cxml.catalog import backends
 from cxml.comments.backends._linear import split_input, take_rows
-from cxml.text.encoders import minilm_path
+from cxml.comments.backends._losses import balanced_weights, imbalance_loss
+from cxml.comments.backends._pairs import aspect_sentence, check_template
+from cxml.text.encoders import folder_settings, minilm_path
 
 __all__ = ["FineTuned", "FineTunedParams"]
 
@@ -46,11 +52,19 @@ class FineTunedParams(BaseModel):
     epochs: int = Field(default=8, ge=1)
     learning_rate: float = Field(default=8e-5, gt=0)
     batch_size: int = Field(default=16, ge=1)
-    max_length: int = Field(default=128, ge=8)
+    max_length: int | None = Field(
+        default=128, ge=8, description="tokens per text (at most the folder's); None: the folder's"
+    )
     weight_decay: float = Field(default=0.01, ge=0)
     warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
     validation_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     patience: int = Field(default=2, ge=1, description="epochs without improvement before stopping")
+    pair_template: str = Field(
+        default="{aspect}",
+        description="second sentence of a (text, aspect) pair: {aspect} as stored, {words} words",
+    )
+    class_weight: str | None = Field(default=None, pattern="^balanced$")
+    focal_gamma: float = Field(default=0.0, ge=0, description="focal loss; 0: cross-entropy")
     device: str = Field(default="auto", pattern="^(auto|cpu|cuda)$")
 
 
@@ -104,6 +118,8 @@ def _tar(folder: Path) -> bytes:
 
 
 _DEFAULTS = FineTunedParams()  # the constructor's defaults, written once
+#: Parameters added after models were first logged, with the value those models behave as.
+_ADDED = (("pair_template", "{aspect}"), ("class_weight", None), ("focal_gamma", 0.0))
 
 
 @backends.add("cxml.finetune.v1", params=FineTunedParams)
@@ -120,11 +136,14 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         epochs: int = _DEFAULTS.epochs,
         learning_rate: float = _DEFAULTS.learning_rate,
         batch_size: int = _DEFAULTS.batch_size,
-        max_length: int = _DEFAULTS.max_length,
+        max_length: int | None = _DEFAULTS.max_length,
         weight_decay: float = _DEFAULTS.weight_decay,
         warmup_ratio: float = _DEFAULTS.warmup_ratio,
         validation_fraction: float = _DEFAULTS.validation_fraction,
         patience: int = _DEFAULTS.patience,
+        pair_template: str = _DEFAULTS.pair_template,
+        class_weight: str | None = _DEFAULTS.class_weight,
+        focal_gamma: float = _DEFAULTS.focal_gamma,
         device: str = _DEFAULTS.device,
         random_state: int | None = None,
     ) -> None:
@@ -137,11 +156,18 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         self.warmup_ratio = warmup_ratio
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.pair_template = pair_template
+        self.class_weight = class_weight
+        self.focal_gamma = focal_gamma
         self.device = device
         self.random_state = random_state
 
+    def _sentences(self, aspects: Any) -> list[str]:
+        """The second sentence of each pair (:mod:`~cxml.comments.backends._pairs`)."""
+        return [aspect_sentence(str(a), self.pair_template) for a in aspects]
+
     def _encode(self, texts: list[str], aspects: list[str] | None) -> Any:
-        return self.tokenizer_(texts, aspects, truncation=True, max_length=self.max_length)
+        return self.tokenizer_(texts, aspects, truncation=True, max_length=self.max_length_)
 
     def fit(self, X: Any, y: Any) -> FineTuned:
         import torch
@@ -162,6 +188,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         hf_logging.disable_progress_bar()
         disable_progress_bars()
         logging.getLogger("accelerate").setLevel(logging.ERROR)
+        check_template(self.pair_template)
         texts, aspects = split_input(X)
         y = np.asarray(y)
         self.multilabel_ = y.ndim == 2
@@ -173,6 +200,8 @@ class FineTuned(ClassifierMixin, BaseEstimator):
             targets = codes.astype(np.int64)
         path = minilm_path() if self.model == "minilm" else Path(self.model)
         self.tokenizer_ = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        longest = folder_settings(path).max_length  # never more than the model can read
+        self.max_length_ = min(self.max_length or longest, longest)
         seed = self.random_state or 0
         torch.manual_seed(seed)
         self.model_ = AutoModelForSequenceClassification.from_pretrained(
@@ -185,7 +214,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         )
         columns = {"text": texts, "labels": targets.tolist()}
         if aspects is not None:
-            columns["aspect"] = [str(a) for a in aspects]
+            columns["aspect"] = self._sentences(aspects)
         data = Dataset.from_dict(columns).map(
             lambda batch: self._encode(batch["text"], batch.get("aspect")),
             batched=True,
@@ -198,6 +227,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
             random_state=seed,
             stratify=stratify if stratify is not None and np.bincount(targets).min() >= 2 else None,
         )
+        on_gpu = self.device != "cpu" and torch.cuda.is_available()
         with tempfile.TemporaryDirectory() as tmp:
             args = TrainingArguments(
                 output_dir=tmp,
@@ -217,7 +247,9 @@ class FineTuned(ClassifierMixin, BaseEstimator):
                 logging_strategy="no",
                 disable_tqdm=True,
                 seed=seed,
-                use_cpu=self.device == "cpu" or not torch.cuda.is_available(),
+                use_cpu=not on_gpu,
+                bf16=on_gpu and torch.cuda.is_bf16_supported(),  # mixed precision on a GPU
+                fp16=on_gpu and not torch.cuda.is_bf16_supported(),
                 dataloader_num_workers=0,
             )
             trainer = Trainer(
@@ -226,6 +258,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
                 train_dataset=data.select(train_idx),
                 eval_dataset=data.select(val_idx),
                 data_collator=DataCollatorWithPadding(self.tokenizer_),
+                compute_loss_func=self._loss(targets),
                 callbacks=[
                     EarlyStoppingCallback(early_stopping_patience=self.patience),
                     _progress_callback(TrainerCallback, f"fine-tuning {path.name}"),
@@ -239,6 +272,16 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         self.holdout_ = (val_idx, self.predict_proba(take_rows(X, val_idx)))
         return self
 
+    def _loss(self, targets: np.ndarray) -> Any:
+        """Weighted or focal loss (:mod:`~cxml.comments.backends._losses`); None: the model's
+        own cross-entropy."""
+        if self.class_weight is None and not self.focal_gamma:
+            return None
+        weights = None
+        if self.class_weight == "balanced":
+            weights = balanced_weights(targets, len(self.classes_))
+        return imbalance_loss(weights, self.focal_gamma, multilabel=self.multilabel_)
+
     def predict_proba(self, X: Any) -> np.ndarray:
         import torch
 
@@ -251,9 +294,9 @@ class FineTuned(ClassifierMixin, BaseEstimator):
                 idx = order[start : start + 64]
                 batch = self.tokenizer_(
                     [texts[i] for i in idx],
-                    None if aspects is None else [str(aspects[i]) for i in idx],
+                    None if aspects is None else self._sentences(aspects[idx]),
                     truncation=True,
-                    max_length=self.max_length,
+                    max_length=self.max_length_,
                     padding=True,
                     return_tensors="pt",
                 )
@@ -286,4 +329,6 @@ class FineTuned(ClassifierMixin, BaseEstimator):
                     tmp, local_files_only=True
                 ).eval()
                 state["tokenizer_"] = AutoTokenizer.from_pretrained(tmp, local_files_only=True)
+        for name, default in (("max_length_", state.get("max_length")), *_ADDED):
+            state.setdefault(name, default)  # a model fitted before the parameter existed
         self.__dict__.update(state)
