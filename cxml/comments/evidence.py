@@ -2,7 +2,7 @@
 
 Every span is ``{"start", "end", "text", "weight"}`` (:class:`~cxml.contracts.outputs.
 EvidenceSpan`), with character offsets into the text as given, so ``text == comment[start:end]``
-always; spans are the strongest few with a positive weight, strongest first.
+always; spans are the strongest few with a positive weight (at six decimals), strongest first.
 
 - **Linear TF-IDF models** (``cxml.tfidf_linear.v1``): a feature's contribution to the predicted
   label's logit is its TF-IDF value times its coefficient (for several classes, the coefficient
@@ -66,18 +66,18 @@ def top_spans(text: str, weights: Sequence[Weighted], top: int = TOP) -> list[Ev
 
     >>> top_spans("late again", [(0, 4, 0.9), (5, 10, -0.2)])
     [{'start': 0, 'end': 4, 'text': 'late', 'weight': 0.9}]
+    >>> top_spans("late again", [(0, 4, 4e-7)])  # 0.0 at six decimals: no evidence
+    []
     """
     merged: dict[tuple[int, int], float] = defaultdict(float)
     for start, end, weight in weights:
         merged[start, end] += weight
+    rounded = {place: round(float(w), 6) for place, w in merged.items()}
     ranked = sorted(
-        ((w, s, e) for (s, e), w in merged.items() if w > 0 and text[s:e].strip()),
+        ((w, s, e) for (s, e), w in rounded.items() if w > 0 and text[s:e].strip()),
         key=lambda item: (-item[0], item[1]),
     )
-    return [
-        EvidenceSpan(start=s, end=e, text=text[s:e], weight=round(float(w), 6))
-        for w, s, e in ranked[:top]
-    ]
+    return [EvidenceSpan(start=s, end=e, text=text[s:e], weight=w) for w, s, e in ranked[:top]]
 
 
 def _coefficients(head: Any, column: int) -> tuple[np.ndarray, float] | None:
