@@ -363,10 +363,10 @@ def _themes(truth: pd.Series, a: pd.DataFrame, b: pd.DataFrame, n_boot: int) -> 
     # into both models' stacked predictions (champion first), all in one stratum
     expected, stacked, rows = np.vstack([Y, Y]), np.vstack([Pa, Pb]), np.arange(len(Y))
 
-    def micro_f1(_: Any, picked: Any) -> float:
+    def picked_micro_f1(_: Any, picked: Any) -> float:
         return micro_f1(expected[picked], stacked[picked])
 
-    test = _bootstrapped("micro_f1", micro_f1, np.zeros(len(Y)), rows, rows + len(Y), n_boot)
+    test = _bootstrapped("micro_f1", picked_micro_f1, np.zeros(len(Y)), rows, rows + len(Y), n_boot)
     return (metrics[0], metrics[1]), (test,)
 
 
