@@ -174,8 +174,8 @@ def _pool(states: Any, mask: Any, pooling: str) -> Any:
     """One vector per row of token ``states`` (batch, tokens, dim) under attention ``mask``."""
     if pooling == "cls":
         return states[:, 0]
-    if pooling == "lasttoken":  # the last real token of each row (right padding)
-        last = mask.sum(1).long().clamp(min=1) - 1
+    if pooling == "lasttoken":  # the last real token of each row, padded left or right
+        last = ((mask.cumsum(1) == mask.sum(1, keepdim=True)) & (mask > 0)).int().argmax(1)
         return states[range(len(states)), last]
     weights = mask.unsqueeze(-1).to(states.dtype)
     if pooling == "max":
