@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
+import locale
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,18 +26,78 @@ import pytest
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m cxml ARGS`` in the current folder; returns the finished process."""
+    """Run ``python -m cxml ARGS`` in the current folder; returns the finished process.
+
+    Each command gets a process of its own, forked from a warm parent that has imported the
+    heavy libraries once (``_warm_cli.py``), so tests do not pay the imports per command.
+    """
     full_env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     full_env.update(env or {})
     full_env["COLUMNS"] = "200"  # keep rich from wrapping the lines the tests read
-    return subprocess.run(
-        [sys.executable, "-m", "cxml", *args],
-        cwd=Path.cwd(),
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return _WARM.run([*args], Path.cwd(), full_env, timeout)
+
+
+class _WarmCli:
+    """The warm parent of :func:`run_cli`, one per test process, started on first use."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._folder = Path(tempfile.mkdtemp(prefix="cxml-warm-cli-"))
+
+    def _parent(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("_warm_cli.py"))],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                bufsize=0,
+            )
+            atexit.register(self._process.kill)
+        return self._process
+
+    def run(
+        self, args: list[str], cwd: Path, env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        with self._lock:
+            parent = self._parent()
+            assert parent.stdin is not None and parent.stdout is not None
+            out, err = self._folder / "out", self._folder / "err"
+            request = {"args": args, "cwd": str(cwd), "env": env, "out": str(out), "err": str(err)}
+            parent.stdin.write(json.dumps(request).encode() + b"\n")
+            pid = _answer(parent.stdout.fileno(), None)["pid"]
+            try:
+                code = _answer(parent.stdout.fileno(), timeout)["code"]
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                _answer(parent.stdout.fileno(), None)
+                raise subprocess.TimeoutExpired(["cxml", *args], timeout) from None
+            encoding = locale.getpreferredencoding(False)
+            return subprocess.CompletedProcess(
+                [sys.executable, "-m", "cxml", *args],
+                code,
+                out.read_text(encoding=encoding),
+                err.read_text(encoding=encoding),
+            )
+
+
+def _answer(fd: int, timeout: float | None) -> dict[str, int]:
+    """One JSON line from the warm parent, read unbuffered so the timeout sees every byte."""
+    line = b""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        left = None if deadline is None else max(deadline - time.monotonic(), 0)
+        if not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        byte = os.read(fd, 1)
+        if not byte:
+            raise RuntimeError("the warm cxml parent died")
+        line += byte
+    answer: dict[str, int] = json.loads(line)
+    return answer
+
+
+_WARM = _WarmCli()
 
 
 @contextlib.contextmanager
