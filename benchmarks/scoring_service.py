@@ -222,9 +222,10 @@ def _closed_loop(
     stop = threading.Event()
     headers = {"X-API-Key": key, "Content-Type": "application/json"}
     address = urlsplit(base)
+    host = address.hostname or "127.0.0.1"
 
     def client(i: int) -> None:
-        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        connection = http.client.HTTPConnection(host, address.port, timeout=60)
 
         def post(body: bytes) -> int:
             connection.request("POST", "/v1/tickets:score", body=body, headers=headers)

@@ -123,6 +123,7 @@ backends: Catalog[Any] = Catalog(
         "cxml.encoder_linear.v1": "cxml.comments.backends.encoder",
         "cxml.finetune.v1": "cxml.comments.backends.finetune",
         "cxml.ensemble.v1": "cxml.comments.backends.ensemble",
+        "cxml.distilled.v1": "cxml.comments.backends.distilled",
     },
 )
 """The comment-model backends (:mod:`cxml.comments.backends`), one module each."""

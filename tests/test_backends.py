@@ -25,6 +25,7 @@ BACKENDS = [
     "cxml.encoder_linear.v1",
     "cxml.finetune.v1",
     "cxml.ensemble.v1",
+    "cxml.distilled.v1",
 ]
 
 
@@ -55,6 +56,13 @@ def _params(name: str, tiny: Path) -> dict[str, Any]:
             ]
         },
         "cxml.encoder_linear.v1": {"encoder": str(tiny), "with_tfidf": True},
+        "cxml.distilled.v1": {
+            "teacher": {
+                "backend": "cxml.encoder_linear.v1",
+                "params": {"encoder": str(tiny), "with_tfidf": True},
+            },
+            "augment": 1,
+        },
         "cxml.finetune.v1": {
             "model": str(tiny),
             "epochs": 20,

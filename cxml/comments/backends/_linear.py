@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["LinearHeadBackend", "aspect_blocks", "split_input", "take_rows"]
+__all__ = ["LinearHeadBackend", "SoftLabelHeads", "aspect_blocks", "split_input", "take_rows"]
 
 
 def split_input(X: Any) -> tuple[list[str], np.ndarray | None]:
@@ -58,6 +58,26 @@ def aspect_blocks(features: Any, codes: np.ndarray, n_aspects: int) -> sp.csr_ma
     return sp.hstack([shared, block, onehot], format="csr")
 
 
+def _soft_fit(head: LogisticRegression, design: Any, proba: np.ndarray) -> LogisticRegression:
+    """Fit ``head`` to soft targets: each row once per class, weighted by its probability, so
+    the weighted log-loss is the cross-entropy against ``proba`` (n_rows, n_classes)."""
+    n, k = proba.shape
+    rows = np.repeat(np.arange(n), k)
+    labels = np.tile(np.arange(k), n)
+    weights = np.clip(proba, 1e-6, None).ravel()  # every class keeps a row, however unlikely
+    return head.fit(design[rows], labels, sample_weight=weights)
+
+
+class SoftLabelHeads:
+    """One binary head per label, fitted to soft targets: ``predict_proba`` is (n, n_labels)."""
+
+    def __init__(self, heads: list[LogisticRegression]) -> None:
+        self.heads = heads
+
+    def predict_proba(self, design: Any) -> np.ndarray:
+        return np.column_stack([h.predict_proba(design)[:, 1] for h in self.heads])
+
+
 class LinearHeadBackend(ClassifierMixin, BaseEstimator):
     """Base of backends that turn texts into features and fit a logistic-regression head.
 
@@ -83,23 +103,46 @@ class LinearHeadBackend(ClassifierMixin, BaseEstimator):
         codes = np.array([index.get(a, -1) for a in aspects], dtype=np.int64)
         return aspect_blocks(features, codes, len(self.aspects_))
 
-    def fit(self, X: Any, y: Any) -> LinearHeadBackend:
-        texts, aspects = split_input(X)
-        y = np.asarray(y)
-        self.aspects_ = None if aspects is None else sorted(set(aspects.tolist()))
-        design = self._design(self._fit_features(texts), aspects)
-        head = LogisticRegression(
+    def _head(self) -> LogisticRegression:
+        return LogisticRegression(
             C=self.C,
             class_weight=self.class_weight,
             max_iter=self.max_iter,
             random_state=self.random_state,
         )
+
+    def _fit_design(self, X: Any) -> Any:
+        texts, aspects = split_input(X)
+        self.aspects_ = None if aspects is None else sorted(set(aspects.tolist()))
+        return self._design(self._fit_features(texts), aspects)
+
+    def fit(self, X: Any, y: Any) -> LinearHeadBackend:
+        y = np.asarray(y)
+        design = self._fit_design(X)
+        head = self._head()
         if y.ndim == 2:
             self.head_: Any = OneVsRestClassifier(head).fit(design, y)
             self.classes_ = np.arange(y.shape[1])
         else:
             self.head_ = head.fit(design, y)
             self.classes_ = self.head_.classes_
+        return self
+
+    def fit_soft(self, X: Any, proba: Any, classes: Any, *, multilabel: bool) -> LinearHeadBackend:
+        """Fit to another model's probabilities instead of labels (distillation).
+
+        ``proba`` is (n_rows, n_classes) summing to 1 per row, or with ``multilabel`` one
+        independent probability per label; ``classes`` become ``classes_``.
+        """
+        proba = np.asarray(proba, dtype=np.float64)
+        design = self._fit_design(X)
+        if multilabel:
+            self.head_ = SoftLabelHeads(
+                [_soft_fit(self._head(), design, np.column_stack([1 - p, p])) for p in proba.T]
+            )
+        else:
+            self.head_ = _soft_fit(self._head(), design, proba)
+        self.classes_ = np.asarray(classes)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
