@@ -7,13 +7,15 @@ The teacher is the model of ``--teacher-config`` (default: the accurate sentimen
 and multilingual USE stacked); the student is ``cxml.distilled.v1`` with its defaults (TF-IDF at
 C=64 on the teacher's probabilities over the training tweets and 2 word-dropped copies of each).
 All three use the benchmark's fixed 80/20 split of ``airline_tweets/train.jsonl``. ``agreement``
-is the share of validation tweets where student and teacher predict the same class. Recorded as
+is the share of validation tweets where student and teacher predict the same class;
+``one_text_ms`` is the time to predict one tweet alone (what one service request pays). Recorded as
 ``distillation_airline`` in results.json / RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,27 @@ import numpy as np
 from benchmarks.tasks import ROOT, data_dir, record, rounded, sentiment_figures, split
 from cxml.config import SentimentConfig, load_config
 
-KEPT = ("sentiment_accuracy", "sentiment_macro_f1", "train_seconds", "predict_rows_per_second")
+KEPT = (
+    "sentiment_accuracy",
+    "sentiment_macro_f1",
+    "train_seconds",
+    "predict_rows_per_second",
+    "one_text_ms_p50",
+    "one_text_ms_p99",
+)
+
+
+def one_text_ms(model: Any, texts: list[str], n: int = 300) -> tuple[float, float]:
+    """Median and 99th percentile milliseconds of ``predict_proba`` on one text at a time (what
+    one request to the service pays), over ``n`` texts after 20 to warm up."""
+    for text in texts[:20]:
+        model.predict_proba([text])
+    times = []
+    for text in texts[20 : 20 + n]:
+        started = time.perf_counter()
+        model.predict_proba([text])
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times)), float(np.percentile(times, 99))
 
 
 def _config(backend: str, params: dict[str, Any]) -> SentimentConfig:
@@ -46,14 +68,17 @@ def main() -> None:
         "fast model on labels": load_config(SentimentConfig, ROOT / "configs/sentiment.yaml", []),
     }
     figures: dict[str, float] = {}
-    predicted: dict[str, dict[str, np.ndarray]] = {}
+    kept: dict[str, dict[str, Any]] = {}
     for name, config in runs.items():
-        predicted[name] = {}
-        result = sentiment_figures(train, test, config, predicted[name])
+        kept[name] = {}
+        result = sentiment_figures(train, test, config, kept[name])
+        result["one_text_ms_p50"], result["one_text_ms_p99"] = one_text_ms(
+            kept[name]["model"], test["text"].tolist()
+        )
         for key in KEPT:
             figures[f"{name}: {key}"] = result[key]
         print(name, {k: round(v, 4) for k, v in result.items()}, flush=True)
-    agree = predicted["teacher"]["sentiment"] == predicted["student"]["sentiment"]
+    agree = kept["teacher"]["sentiment"] == kept["student"]["sentiment"]
     figures["agreement"] = float(np.mean(agree))
     record("distillation_airline", {k: rounded(v) for k, v in figures.items()})
     for key, value in figures.items():

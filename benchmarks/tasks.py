@@ -174,10 +174,10 @@ def sentiment_figures(
     train: pd.DataFrame,
     test: pd.DataFrame,
     config: SentimentConfig,
-    predicted: dict[str, np.ndarray] | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Train ``config``'s sentiment model; accuracy, macro-F1 and speed on ``test`` (its
-    predictions kept in ``predicted["sentiment"]`` when a dict is given)."""
+    """Train ``config``'s sentiment model; accuracy, macro-F1 and speed on ``test`` (the model
+    and its predictions kept in ``keep["model"]`` and ``keep["sentiment"]`` when given)."""
     model = SentimentClassifier(
         backend=config.model.backend, params=config.model.params, random_state=config.split.seed
     )
@@ -185,8 +185,8 @@ def sentiment_figures(
     _, train_seconds = _timed(lambda: model.fit(texts, train["sentiment"].to_numpy(dtype=object)))
     out, predict_seconds = _timed(lambda: model.predict_frame(test[["text"]]))
     truth = test["sentiment"].to_numpy(dtype=object)
-    if predicted is not None:
-        predicted["sentiment"] = out["sentiment"].to_numpy(dtype=object)
+    if keep is not None:
+        keep.update(model=model, sentiment=out["sentiment"].to_numpy(dtype=object))
     return {
         "sentiment_accuracy": float(accuracy_score(truth, out["sentiment"])),
         "sentiment_macro_f1": float(f1_score(truth, out["sentiment"], average="macro")),

@@ -39,11 +39,19 @@ def test_shipped_config_equals_the_built_in_defaults(
     assert _resolved(shipped) == _resolved(model())
 
 
-@pytest.mark.parametrize("name", ["sentiment_accurate", "themes_accurate"])
-def test_accurate_presets_are_valid(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "backend"),
+    [
+        ("sentiment_accurate", "cxml.ensemble.v1"),
+        ("themes_accurate", "cxml.ensemble.v1"),
+        ("sentiment_distilled", "cxml.distilled.v1"),
+    ],
+)
+def test_presets_are_valid(name: str, backend: str) -> None:
     model = ThemesConfig if name.startswith("themes") else SentimentConfig
     config = load_config(model, REPO / "configs" / f"{name}.yaml")
-    assert config.model.backend == "cxml.ensemble.v1"
+    assert config.model.backend == backend
+    backends.get(backend).validate(config.model.params)  # the nested teacher and members too
 
 
 def test_overrides_are_typed_and_nested() -> None:
