@@ -9,8 +9,10 @@ import pytest
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from cxml.catalog import backends
+from cxml.comments import SentimentClassifier, ThemeClassifier
 from cxml.comments.backends.distilled import agreement
 from cxml.comments.backends.tfidf import TfidfLinear
+from cxml.comments.evidence import _weights, explain, token_weights
 from cxml.data.synth import make_comments
 from cxml.errors import ConfigError
 
@@ -103,3 +105,22 @@ def test_bad_teachers_and_students_are_refused_at_load(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         backends.get("cxml.distilled.v1").validate(params)
+
+
+def test_evidence_of_a_distilled_model_is_its_students_exact_weights() -> None:
+    """Exact TF-IDF x coefficient evidence, not occlusion: for one label and for many."""
+    frame = make_comments(300, lang="mixed", seed=6)
+    texts = frame["text"].tolist()
+    spec = {"teacher": {"backend": "cxml.tfidf_linear.v1"}, "augment": 0}
+    sentiment = SentimentClassifier(backend="cxml.distilled.v1", params=spec).fit(
+        texts, frame["sentiment"]
+    )
+    student = sentiment.backend_.student_
+    new = make_comments(20, lang="mixed", seed=7)["text"].tolist()
+    columns = [0] * len(new)
+    expected = token_weights(student, new, columns)
+    assert _weights(sentiment.backend_, sentiment.backend_.predict_proba, new, columns) == expected
+    themes = ThemeClassifier(backend="cxml.distilled.v1", params=spec, threshold=0.4)
+    themes.fit(texts, frame["themes"])
+    found = explain(themes, new, themes.predict_frame(new))
+    assert sum(bool(spans) for row in found for spans in row.values()) >= 10

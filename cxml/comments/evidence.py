@@ -4,7 +4,8 @@ Every span is ``{"start", "end", "text", "weight"}`` (:class:`~cxml.contracts.ou
 EvidenceSpan`), with character offsets into the text as given, so ``text == comment[start:end]``
 always; spans are the strongest few with a positive weight (at six decimals), strongest first.
 
-- **Linear TF-IDF models** (``cxml.tfidf_linear.v1``): a feature's contribution to the predicted
+- **Linear TF-IDF models** (``cxml.tfidf_linear.v1``, and the TF-IDF student of
+  ``cxml.distilled.v1``, which is what predicts): a feature's contribution to the predicted
   label's logit is its TF-IDF value times its coefficient (for several classes, the coefficient
   less the classes' mean, as softmax only sees differences; for theme sentiment, the shared
   coefficient plus the theme's own). A word n-gram's contribution is shared by its words, a
@@ -34,6 +35,8 @@ import pandas as pd
 from sklearn.multiclass import OneVsRestClassifier
 
 from cxml.comments._base import as_texts
+from cxml.comments.backends._linear import SoftLabelHeads
+from cxml.comments.backends.distilled import Distilled
 from cxml.comments.backends.tfidf import TfidfLinear
 from cxml.comments.sentiment import SentimentClassifier
 from cxml.comments.theme_model import ThemeModel
@@ -83,7 +86,7 @@ def top_spans(text: str, weights: Sequence[Weighted], top: int = TOP) -> list[Ev
 def _coefficients(head: Any, column: int) -> tuple[np.ndarray, float] | None:
     """Coefficients and intercept of ``column``'s logit (relative to the mean of all classes
     for a multinomial head); None for a label the head learned as a constant."""
-    if isinstance(head, OneVsRestClassifier):
+    if isinstance(head, OneVsRestClassifier | SoftLabelHeads):
         estimator = head.estimators_[column]
         if not hasattr(estimator, "coef_"):
             return None
@@ -290,6 +293,8 @@ def _weights(
 ) -> list[list[Weighted]]:
     if not texts:
         return []
+    if isinstance(backend, Distilled):  # the student alone predicts
+        backend = backend.student_
     if isinstance(backend, TfidfLinear):
         return token_weights(backend, texts, columns, aspects)
     return occlusion_weights(proba, texts, columns, aspects)

@@ -69,13 +69,14 @@ def _soft_fit(head: LogisticRegression, design: Any, proba: np.ndarray) -> Logis
 
 
 class SoftLabelHeads:
-    """One binary head per label, fitted to soft targets: ``predict_proba`` is (n, n_labels)."""
+    """One binary head per label, fitted to soft targets: ``predict_proba`` is (n, n_labels).
+    The heads are ``estimators_``, as in scikit-learn's ``OneVsRestClassifier``."""
 
-    def __init__(self, heads: list[LogisticRegression]) -> None:
-        self.heads = heads
+    def __init__(self, estimators: list[LogisticRegression]) -> None:
+        self.estimators_ = estimators
 
     def predict_proba(self, design: Any) -> np.ndarray:
-        return np.column_stack([h.predict_proba(design)[:, 1] for h in self.heads])
+        return np.column_stack([h.predict_proba(design)[:, 1] for h in self.estimators_])
 
 
 class LinearHeadBackend(ClassifierMixin, BaseEstimator):
