@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -13,8 +16,11 @@ from cxml.comments import SentimentClassifier, ThemeClassifier
 from cxml.comments.backends.distilled import agreement
 from cxml.comments.backends.tfidf import TfidfLinear
 from cxml.comments.evidence import _weights, explain, token_weights
+from cxml.config import SentimentConfig, load_config
+from cxml.data import write_table
 from cxml.data.synth import make_comments
 from cxml.errors import ConfigError
+from cxml.training.sentiment import train_sentiment
 
 TEACHER: dict[str, Any] = {
     "backend": "cxml.ensemble.v1",
@@ -124,3 +130,17 @@ def test_evidence_of_a_distilled_model_is_its_students_exact_weights() -> None:
     themes.fit(texts, frame["themes"])
     found = explain(themes, new, themes.predict_frame(new))
     assert sum(bool(spans) for row in found for spans in row.values()) >= 10
+
+
+def test_a_distilled_model_trains_registers_and_reloads_through_mlflow(tmp_path: Path) -> None:
+    data = write_table(make_comments(400, lang="mixed", seed=5), tmp_path / "train.jsonl")
+    config = load_config(
+        SentimentConfig,
+        None,
+        ["model.backend=cxml.distilled.v1", "model.params.teacher.backend=cxml.tfidf_linear.v1"],
+    )
+    result = train_sentiment(config, data=data)
+    assert result.registered is not None
+    frame = pd.DataFrame({"text": ["The refund arrived quickly.", "배송이 너무 늦어요"]})
+    out = mlflow.pyfunc.load_model("models:/cxml-sentiment/1").predict(frame)
+    assert len(out) == 2 and set(out["sentiment"]) <= {"negative", "neutral", "positive"}
