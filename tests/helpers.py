@@ -44,6 +44,7 @@ class _WarmCli:
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._folder = Path(tempfile.mkdtemp(prefix="cxml-warm-cli-"))
+        atexit.register(shutil.rmtree, self._folder, True)
 
     def _parent(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
