@@ -122,6 +122,7 @@ backends: Catalog[Any] = Catalog(
         "cxml.spacy_textcat.v1": "cxml.comments.backends.spacy_textcat",
         "cxml.encoder_linear.v1": "cxml.comments.backends.encoder",
         "cxml.finetune.v1": "cxml.comments.backends.finetune",
+        "cxml.contrastive.v1": "cxml.comments.backends.contrastive",
         "cxml.ensemble.v1": "cxml.comments.backends.ensemble",
         "cxml.distilled.v1": "cxml.comments.backends.distilled",
     },

@@ -24,6 +24,7 @@ BACKENDS = [
     "cxml.spacy_textcat.v1",
     "cxml.encoder_linear.v1",
     "cxml.finetune.v1",
+    "cxml.contrastive.v1",
     "cxml.ensemble.v1",
     "cxml.distilled.v1",
 ]
@@ -38,11 +39,15 @@ def case(request: pytest.FixtureRequest) -> tuple[str, pd.DataFrame, pd.DataFram
     return name, frame.iloc[:700].reset_index(drop=True), frame.iloc[700:].reset_index(drop=True)
 
 
+#: Backends that tune the tiny transformer's weights, which start from scratch here.
+TUNED = {"cxml.finetune.v1", "cxml.contrastive.v1"}
+
+
 def _judged(name: str, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
-    """Held-out rows, except for the tiny transformer trained from scratch in seconds: it is
+    """Held-out rows, except where the tiny transformer is tuned from scratch in seconds: it is
     judged on what it was trained on (it must learn, not generalise; the real encoders'
     quality is measured in benchmarks/)."""
-    return train if name == "cxml.finetune.v1" else test
+    return train if name in TUNED else test
 
 
 def _params(name: str, tiny: Path) -> dict[str, Any]:
@@ -68,6 +73,12 @@ def _params(name: str, tiny: Path) -> dict[str, Any]:
             "epochs": 20,
             "learning_rate": 1e-3,
             "patience": 3,
+        },
+        "cxml.contrastive.v1": {
+            "model": str(tiny),
+            "epochs": 3,
+            "learning_rate": 3e-3,
+            "max_pairs": 1600,
         },
     }[name]
 
@@ -108,7 +119,7 @@ def test_many_labels_per_row(case: Any, tiny_transformer: Path) -> None:
     assert ((proba >= 0) & (proba <= 1)).all()
     truth = binarizer.transform(judged["themes"])
     assert roc_auc_score(truth, proba, average="micro") > 0.65  # a constant guess gives 0.5
-    if name not in ("cxml.finetune.v1", "cxml.spacy_textcat.v1"):  # the two learn slowest
+    if name not in TUNED | {"cxml.spacy_textcat.v1"}:  # these learn slowest
         assert f1_score(truth, proba >= 0.3, average="micro") > 0.7
 
 
@@ -178,15 +189,16 @@ def test_constructor_defaults_are_the_parameter_model(name: str) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(name, marks=pytest.mark.slow) if name == "cxml.finetune.v1" else name
+        pytest.param(name, marks=pytest.mark.slow) if name in TUNED else name
         for name in backends.names()
     ],
 )
 def test_a_default_backend_fits_and_predicts(name: str, request: pytest.FixtureRequest) -> None:
-    """``Backend().fit`` works as constructed; fine-tuning (8 epochs, the slow one) starts from
-    the tiny transformer instead of its default MiniLM, so no pretrained weights load."""
+    """``Backend().fit`` works as constructed; the backends that tune an encoder (the slow ones)
+    start from the tiny transformer instead of their default MiniLM, so no pretrained weights
+    load."""
     params: dict[str, Any] = {}
-    if name == "cxml.finetune.v1":
+    if name in TUNED:
         params["model"] = str(request.getfixturevalue("tiny_transformer"))
     frame = make_comments(200, lang="en" if name == "cxml.finetune.v1" else "mixed", seed=1)
     labels = frame["sentiment"].to_numpy(dtype=object)

@@ -120,5 +120,5 @@ def test_fine_tuning_reads_the_length_from_the_folder(tiny_transformer: Path) ->
 def test_last_token_pooling_finds_the_last_real_token_on_either_padding_side() -> None:
     states = torch.arange(12.0).reshape(2, 3, 2)
     mask = torch.tensor([[1, 1, 0], [0, 1, 1]])  # padded right, padded left
-    pooled = encoders._pool(states, mask, "lasttoken")
+    pooled = encoders.pool(states, mask, "lasttoken")
     torch.testing.assert_close(pooled, torch.stack([states[0, 1], states[1, 2]]))

@@ -48,6 +48,7 @@ __all__ = [
     "get_encoder",
     "minilm_path",
     "pick_encoder",
+    "pool",
     "resolve_encoder",
 ]
 
@@ -170,7 +171,7 @@ def folder_settings(path: Path) -> FolderSettings:
     return FolderSettings(pooling, min(found[0] if found else MAX_TOKENS, MAX_TOKENS))
 
 
-def _pool(states: Any, mask: Any, pooling: str) -> Any:
+def pool(states: Any, mask: Any, pooling: str) -> Any:
     """One vector per row of token ``states`` (batch, tokens, dim) under attention ``mask``."""
     if pooling == "cls":
         return states[:, 0]
@@ -218,7 +219,7 @@ class _Transformer:
                     return_tensors="pt",
                 )
                 states = self._model(**batch).last_hidden_state
-                pooled = _pool(states, batch["attention_mask"], self.pooling)
+                pooled = pool(states, batch["attention_mask"], self.pooling)
                 out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -68,6 +69,22 @@ def _soft_fit(head: LogisticRegression, design: Any, proba: np.ndarray) -> Logis
     return head.fit(design[rows], labels, sample_weight=weights)
 
 
+def logistic_proba(head: LogisticRegression, design: Any) -> np.ndarray:
+    """``head.predict_proba(design)`` without scikit-learn's input checks (most of the time of
+    one text): the sigmoid of the one score for two classes, else the softmax of the scores.
+
+    >>> X, y = np.array([[0.0, 1], [1, 0], [1, 1], [0, 0]]), np.array([0, 1, 2, 1])
+    >>> head = LogisticRegression().fit(X, y)
+    >>> np.allclose(logistic_proba(head, X), head.predict_proba(X))
+    True
+    """
+    scores = np.asarray(design @ head.coef_.T) + head.intercept_
+    if scores.shape[1] == 1:
+        positive = expit(scores[:, 0])
+        return np.column_stack([1 - positive, positive])
+    return softmax(scores, axis=1)
+
+
 class SoftLabelHeads:
     """One binary head per label, fitted to soft targets: ``predict_proba`` is (n, n_labels).
     The heads are ``estimators_``, as in scikit-learn's ``OneVsRestClassifier``."""
@@ -82,8 +99,9 @@ class SoftLabelHeads:
 class LinearHeadBackend(ClassifierMixin, BaseEstimator):
     """Base of backends that turn texts into features and fit a logistic-regression head.
 
-    Subclasses implement ``_fit_features(texts)`` and ``_features(texts)`` and declare ``C``,
-    ``class_weight``, ``max_iter`` and ``random_state`` in their constructor.
+    Subclasses implement ``_fit_features(texts)`` and ``_features(texts)`` (or, where the
+    features read the aspect too, ``_fit_design(X)`` and ``_predict_design(X)``) and declare
+    ``C``, ``class_weight``, ``max_iter`` and ``random_state`` in their constructor.
     """
 
     C: float
@@ -146,9 +164,15 @@ class LinearHeadBackend(ClassifierMixin, BaseEstimator):
         self.classes_ = np.asarray(classes)
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "head_")
+    def _predict_design(self, X: Any) -> Any:
         texts, aspects = split_input(X)
         if self.aspects_ is not None and aspects is None:
             raise ValueError("this backend was trained with aspects; pass a 'aspect' column")
-        return np.asarray(self.head_.predict_proba(self._design(self._features(texts), aspects)))
+        return self._design(self._features(texts), aspects)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "head_")
+        design = self._predict_design(X)
+        if isinstance(self.head_, LogisticRegression):
+            return logistic_proba(self.head_, design)
+        return np.asarray(self.head_.predict_proba(design))

@@ -12,15 +12,13 @@ own tokenizer and length (``docs/own-transformer.md``).
 
 ``holdout_`` keeps the early-stopping slice's row indices and predicted probabilities, so
 :class:`~cxml.comments.ThemeClassifier` can tune its thresholds without training again.
-The fitted model pickles as the files ``save_pretrained`` writes, so it reloads offline and
-without the training machine's paths.
+The fitted model pickles as the files ``save_pretrained`` writes (:mod:`._saved`), so it reloads
+offline and without the training machine's paths.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ from cxml.catalog import backends
 from cxml.comments.backends._linear import split_input, take_rows
 from cxml.comments.backends._losses import balanced_weights, imbalance_loss
 from cxml.comments.backends._pairs import aspect_sentence, check_template
+from cxml.comments.backends._saved import pack, unpack
 from cxml.text.encoders import folder_settings, minilm_path
 
 __all__ = ["FineTuned", "FineTunedParams"]
@@ -107,14 +106,6 @@ def _progress_callback(base: type, title: str) -> Any:
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-def _tar(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(folder.iterdir()):
-            tar.add(path, arcname=path.name)
-    return buffer.getvalue()
 
 
 _DEFAULTS = FineTunedParams()  # the constructor's defaults, written once
@@ -311,24 +302,17 @@ class FineTuned(ClassifierMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         if "model_" in state:
-            with tempfile.TemporaryDirectory() as tmp:
-                self.model_.save_pretrained(tmp)
-                self.tokenizer_.save_pretrained(tmp)
-                state["model_"] = _tar(Path(tmp))
+            state["model_"] = pack(self.model_, self.tokenizer_)
             del state["tokenizer_"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if isinstance(state.get("model_"), bytes):
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers import AutoModelForSequenceClassification
 
-            with tempfile.TemporaryDirectory() as tmp:
-                with tarfile.open(fileobj=io.BytesIO(state["model_"])) as tar:
-                    tar.extractall(tmp, filter="data")
-                state["model_"] = AutoModelForSequenceClassification.from_pretrained(
-                    tmp, local_files_only=True
-                ).eval()
-                state["tokenizer_"] = AutoTokenizer.from_pretrained(tmp, local_files_only=True)
+            state["model_"], state["tokenizer_"] = unpack(
+                state["model_"], AutoModelForSequenceClassification
+            )
         for name, default in (("max_length_", state.get("max_length")), *_ADDED):
             state.setdefault(name, default)  # a model fitted before the parameter existed
         self.__dict__.update(state)
