@@ -19,7 +19,7 @@ from cxml.comments.backends._linear import LinearHeadBackend
 from cxml.text.normalize import normalize_text
 from cxml.text.tokenize import tokenize_many
 
-__all__ = ["TfidfLinear", "TfidfLinearParams"]
+__all__ = ["TfidfLinear", "TfidfLinearParams", "tfidf_rows"]
 
 
 class TfidfLinearParams(BaseModel):
@@ -41,6 +41,41 @@ class TfidfLinearParams(BaseModel):
 
 def _joined_tokens(texts: list[str]) -> list[str]:
     return [" ".join(tokens) for tokens in tokenize_many(texts)]
+
+
+#: Up to this many texts, :func:`tfidf_rows` replaces the vectoriser's ``transform``.
+FEW = 16
+
+
+def tfidf_rows(vectorizer: TfidfVectorizer, docs: list[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(docs)`` for a fitted ``sublinear_tf`` L2 vectoriser, without
+    scikit-learn's input checks, which cost more than the work itself for a few texts (one
+    ticket in the service: ~2 of its ~3 ms).
+
+    >>> v = TfidfVectorizer(sublinear_tf=True).fit(["late and late again", "kind staff"])
+    >>> docs = ["late staff late", "nothing known"]
+    >>> np.allclose(tfidf_rows(v, docs).toarray(), v.transform(docs).toarray())
+    True
+    """
+    analyze, vocabulary, idf = vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_
+    indptr, indices, values = [0], [np.zeros(0, np.int64)], [np.zeros(0)]
+    for doc in docs:
+        counts: dict[int, int] = {}
+        for term in analyze(doc):
+            j = vocabulary.get(term)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+        weights = (1 + np.log([counts[j] for j in columns])) * idf[columns]
+        norm = np.sqrt((weights**2).sum())
+        indices.append(columns)
+        values.append(weights / norm if norm > 0 else weights)
+        indptr.append(indptr[-1] + len(columns))
+    return sp.csr_matrix(
+        (np.concatenate(values), np.concatenate(indices), indptr),
+        shape=(len(docs), len(vocabulary)),
+        dtype=vectorizer.dtype,
+    )
 
 
 _DEFAULTS = TfidfLinearParams()  # the constructor's defaults, written once
@@ -108,7 +143,8 @@ class TfidfLinear(LinearHeadBackend):
 
     def _features(self, texts: list[str]) -> Any:
         words, chars = self._inputs(texts)
-        blocks = [self.word_.transform(words)]
+        transform = tfidf_rows if len(texts) <= FEW else lambda v, docs: v.transform(docs)
+        blocks = [transform(self.word_, words)]
         if self.char_ is not None:
-            blocks.append(self.char_.transform(chars))
+            blocks.append(transform(self.char_, chars))
         return sp.hstack(blocks, format="csr")
