@@ -54,6 +54,19 @@ def test_presets_are_valid(name: str, backend: str) -> None:
     backends.get(backend).validate(config.model.params)  # the nested teacher and members too
 
 
+def test_the_fast_reviews_preset_distils_the_reviews_text_model() -> None:
+    fast = load_config(CsatConfig, REPO / "configs" / "csat_reviews_fast.yaml")
+    slow = load_config(CsatConfig, REPO / "configs" / "csat_reviews.yaml")
+    text = fast.features.text
+    assert text is not None and slow.features.text is not None
+    assert text.backend == "cxml.distilled.v1"
+    assert text.params["teacher"] == slow.features.text.model_dump()
+    assert fast.model_dump(exclude={"features": {"text"}}) == slow.model_dump(
+        exclude={"features": {"text"}}
+    )
+    backends.get(text.backend).validate(text.params)
+
+
 def test_overrides_are_typed_and_nested() -> None:
     config = load_config(
         SentimentConfig, None, ["split.seed=7", "model.params.C=0.5", "data.columns.text=Remarks"]
