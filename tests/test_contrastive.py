@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,10 @@ from hypothesis.extra.numpy import arrays
 from cxml.catalog import backends
 from cxml.comments.backends.contrastive import label_pairs
 from cxml.comments.backends.distilled import agreement
+from cxml.config import SentimentConfig, load_config
+from cxml.data import write_table
 from cxml.data.synth import make_comments
+from cxml.training.sentiment import train_sentiment
 
 
 @settings(max_examples=200, deadline=None)
@@ -57,3 +62,20 @@ def test_a_contrastive_student_is_tuned_on_its_teachers_decisions(tiny_transform
     assert proba.shape == (len(texts), 3) and np.allclose(proba.sum(1), 1, atol=1e-5)
     majority = frame["sentiment"].value_counts(normalize=True).max()
     assert agreement(proba, fast.predict_proba(texts), multilabel=False) > majority + 0.1
+
+
+def test_a_contrastive_model_trains_registers_and_reloads_through_mlflow(
+    tiny_transformer: Path, tmp_path: Path
+) -> None:
+    data = write_table(make_comments(300, lang="mixed", seed=6), tmp_path / "train.jsonl")
+    overrides = [
+        "model.backend=cxml.contrastive.v1",
+        f"model.params.model={tiny_transformer}",
+        "model.params.max_pairs=400",
+        "model.params.learning_rate=0.003",
+    ]
+    result = train_sentiment(load_config(SentimentConfig, None, overrides), data=data)
+    assert result.registered is not None
+    frame = pd.DataFrame({"text": ["The refund arrived quickly.", "배송이 너무 늦어요"]})
+    out = mlflow.pyfunc.load_model("models:/cxml-sentiment/1").predict(frame)
+    assert len(out) == 2 and set(out["sentiment"]) <= {"negative", "neutral", "positive"}
