@@ -207,3 +207,13 @@ def test_a_default_backend_fits_and_predicts(name: str, request: pytest.FixtureR
     assert list(model.classes_) == sorted(set(labels))
     assert proba.shape == (len(frame), len(model.classes_))
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-4)
+
+
+def test_character_ngrams_span_spaces_only_when_asked() -> None:
+    texts = np.array(["배송 빠름 최고", "배송 느림 최악"] * 6, dtype=object)
+    y = np.array(["positive", "negative"] * 6)
+    build = backends.get("cxml.tfidf_linear.v1").build
+    inside = build({"min_df": 1}).fit(texts, y).char_.vocabulary_
+    across = build({"min_df": 1, "char_analyzer": "char"}).fit(texts, y).char_.vocabulary_
+    assert "송 빠" in across and "송 빠" not in inside
+    assert not any(" " in gram.strip() for gram in inside)

@@ -45,6 +45,7 @@ def test_shipped_config_equals_the_built_in_defaults(
         ("sentiment_accurate", "cxml.ensemble.v1"),
         ("themes_accurate", "cxml.ensemble.v1"),
         ("sentiment_distilled", "cxml.distilled.v1"),
+        ("sentiment_korean", "cxml.tfidf_linear.v1"),
     ],
 )
 def test_presets_are_valid(name: str, backend: str) -> None:

@@ -24,6 +24,9 @@ def fitted() -> dict[str, TfidfLinear]:
         "three classes": build({}, random_state=0).fit(texts, frame["sentiment"]),
         "two classes": build({}, random_state=0).fit(texts, frame["sentiment"] == "negative"),
         "two labels": build({}, random_state=0).fit(texts, themes.astype(int)),
+        "across spaces": build(
+            {"word_ngrams": [1, 3], "char_ngrams": [1, 5], "char_analyzer": "char"}, random_state=0
+        ).fit(texts, frame["sentiment"]),
     }
 
 

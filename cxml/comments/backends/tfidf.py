@@ -1,13 +1,16 @@
 """``cxml.tfidf_linear.v1``: word and character n-gram TF-IDF with a logistic-regression head.
 
 Words are language-aware tokens (:mod:`cxml.text.tokenize`): Korean is split into morphemes with
-Kiwi, so a noun and its particles count as one word; character n-grams inside word boundaries add
-robustness to typos and spelling variants in both languages.
+Kiwi, so a noun and its particles count as one word; character n-grams add robustness to typos
+and spelling variants in both languages. They stay inside words by default; ``char_analyzer:
+char`` lets them span spaces, which suits Korean reviews written with loose spacing (NSMC
+validation accuracy 0.876 -> 0.882 with word 1-3-grams, character 1-5-grams,
+``configs/sentiment_korean.yaml``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,6 +33,9 @@ class TfidfLinearParams(BaseModel):
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = Field(
         default=(2, 5), description="character n-grams within words; null: none"
+    )
+    char_analyzer: Literal["char_wb", "char"] = Field(
+        default="char_wb", description="char_wb: n-grams inside words; char: across spaces too"
     )
     min_df: int = Field(default=2, ge=1)
     max_features: int | None = Field(default=300_000, ge=1, description="per vectoriser")
@@ -93,6 +99,7 @@ class TfidfLinear(LinearHeadBackend):
         *,
         word_ngrams: tuple[int, int] = _DEFAULTS.word_ngrams,
         char_ngrams: tuple[int, int] | None = _DEFAULTS.char_ngrams,
+        char_analyzer: str = _DEFAULTS.char_analyzer,
         min_df: int = _DEFAULTS.min_df,
         max_features: int | None = _DEFAULTS.max_features,
         morphemes: bool = _DEFAULTS.morphemes,
@@ -103,6 +110,7 @@ class TfidfLinear(LinearHeadBackend):
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
+        self.char_analyzer = char_analyzer
         self.min_df = min_df
         self.max_features = max_features
         self.morphemes = morphemes
@@ -128,7 +136,7 @@ class TfidfLinear(LinearHeadBackend):
         self.char_ = None
         if self.char_ngrams is not None:
             self.char_ = TfidfVectorizer(
-                analyzer="char_wb",
+                analyzer=self.char_analyzer,
                 ngram_range=tuple(self.char_ngrams),
                 min_df=self.min_df,
                 max_features=self.max_features,
