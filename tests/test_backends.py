@@ -17,6 +17,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from cxml.catalog import backends
 from cxml.comments import theme_pairs
 from cxml.data.synth import make_comments
+from cxml.errors import ConfigError
 from cxml.text import encoders
 
 BACKENDS = [
@@ -217,3 +218,18 @@ def test_character_ngrams_span_spaces_only_when_asked() -> None:
     across = build({"min_df": 1, "char_analyzer": "char"}).fit(texts, y).char_.vocabulary_
     assert "송 빠" in across and "송 빠" not in inside
     assert not any(" " in gram.strip() for gram in inside)
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        ({"backend": "cxml.ensemble.v1"}, "cannot contain an ensemble"),
+        ({"backend": "cxml.nope.v1"}, "Unknown backends 'cxml.nope.v1'"),
+        ({"backend": "cxml.tfidf_linear.v1", "params": {"min_df": 0}}, "tfidf_linear.v1': min_df"),
+    ],
+)
+def test_bad_ensemble_members_are_refused_at_load(member: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        backends.get("cxml.ensemble.v1").validate(
+            {"members": [{"backend": "cxml.tfidf_linear.v1"}, member]}
+        )

@@ -56,10 +56,7 @@ class DistilledParams(BaseModel):
     @field_validator("teacher")
     @classmethod
     def _teacher_known(cls, teacher: MemberSpec) -> MemberSpec:
-        if teacher.backend == "cxml.distilled.v1":
-            raise ValueError("a teacher cannot itself be distilled")
-        backends.get(teacher.backend).validate(teacher.params)
-        return teacher
+        return teacher.validated("cxml.distilled.v1", "a teacher cannot itself be distilled")
 
     @field_validator("student")
     @classmethod

@@ -34,6 +34,14 @@ class MemberSpec(BaseModel):
     backend: str
     params: dict[str, Any] = Field(default_factory=dict)
 
+    def validated(self, refused: str, why: str) -> MemberSpec:
+        """Itself once its backend is in the catalog and takes its params; the backend
+        ``refused`` (the one that would nest itself) is refused with ``why``."""
+        if self.backend == refused:
+            raise ValueError(why)
+        backends.get(self.backend).validate(self.params)
+        return self
+
 
 class EnsembleParams(BaseModel):
     """Parameters of ``cxml.ensemble.v1``."""
@@ -55,11 +63,8 @@ class EnsembleParams(BaseModel):
     @field_validator("members")
     @classmethod
     def _known(cls, members: list[MemberSpec]) -> list[MemberSpec]:
-        for member in members:
-            if member.backend == "cxml.ensemble.v1":
-                raise ValueError("an ensemble cannot contain an ensemble")
-            backends.get(member.backend).validate(member.params)
-        return members
+        why = "an ensemble cannot contain an ensemble"
+        return [member.validated("cxml.ensemble.v1", why) for member in members]
 
 
 _DEFAULTS = EnsembleParams().model_dump()  # the constructor's defaults, written once
