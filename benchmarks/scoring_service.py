@@ -15,7 +15,7 @@ back-to-back runs, the difference being the clients' own time under one interpre
 the service has stopped, the log must hold a row for every ticket answered. The service is then
 measured again without the log, at 10 clients.
 
-Run alone: ``python benchmarks/scoring_service.py [--seconds 10] [--dir FOLDER]``.
+Run alone: ``python benchmarks/scoring_service.py [--seconds 10] [--dir FOLDER] [--config FILE]``.
 """
 
 from __future__ import annotations
@@ -59,12 +59,12 @@ REQUEST_TICKETS = 500
 #: connections unevenly (in one run of four, one worker took all ten).
 WORKERS = 1
 _TRAIN = """
-from cxml.config import CsatConfig
+from cxml.config import CsatConfig, load_config
 from cxml.data.synth import make_tickets
 from cxml.training.csat import train_csat
 
 make_tickets({n}, seed=41, open_share=0.05).to_csv("tickets.csv", index=False)
-train_csat(CsatConfig.model_validate({{"split": {{"refit": False}}}}), data="tickets.csv")
+train_csat(load_config(CsatConfig, {config!r}, ["split.refit=false"]), data="tickets.csv")
 """
 
 
@@ -73,6 +73,7 @@ def service_latency(
     concurrency: tuple[int, ...] = (1, 10, 50),
     seconds: float = 10.0,
     unlogged: tuple[int, ...] = (10,),
+    config: Path | None = None,
 ) -> dict[str, float]:
     """Serve a freshly trained ticket model and measure it under closed-loop clients.
 
@@ -86,6 +87,9 @@ def service_latency(
         Measuring time at each concurrency.
     unlogged : tuple of int, default=(10,)
         Concurrencies measured again with the prediction log off.
+    config : Path, optional
+        The ticket model's config (``configs/csat_reviews_fast.yaml``, ...); the defaults
+        (``configs/csat.yaml``) when not given.
 
     Returns
     -------
@@ -100,7 +104,7 @@ def service_latency(
     folder.mkdir(parents=True, exist_ok=True)
     env = _env(folder)
     subprocess.run(
-        [sys.executable, "-c", _TRAIN.format(n=TRAIN_TICKETS)],
+        [sys.executable, "-c", _TRAIN.format(n=TRAIN_TICKETS, config=config and str(config))],
         cwd=folder,
         env=env,
         check=True,
@@ -270,10 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--dir", type=Path, default=None, help="store folder (default: temporary)")
+    parser.add_argument("--config", type=Path, default=None, help="ticket model config")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cxml-service-bench-") as tmp:
         started = time.perf_counter()
-        figures = service_latency(args.dir or Path(tmp), tuple(args.concurrency), args.seconds)
+        figures = service_latency(
+            args.dir or Path(tmp),
+            tuple(args.concurrency),
+            args.seconds,
+            config=args.config and args.config.resolve(),
+        )
     figures = {k: round(v, 2) for k, v in figures.items()}
     print(json.dumps(figures, indent=2))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
