@@ -347,7 +347,7 @@ RECOMMENDED: dict[str, dict[str, str]] = {
     "semeval14": {"themes": "configs/themes_accurate.yaml"},
     "semeval16": {"themes": "configs/themes_accurate.yaml"},
     "mams": {"themes": "configs/themes_accurate.yaml"},
-    "nsmc": {"sentiment": "configs/sentiment.yaml"},
+    "nsmc": {"sentiment": "configs/sentiment_korean.yaml"},
     "airline": {
         "sentiment": "configs/sentiment_accurate.yaml",
         "themes": "configs/themes_accurate.yaml",
