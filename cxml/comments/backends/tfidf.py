@@ -32,7 +32,7 @@ class TfidfLinearParams(BaseModel):
 
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = Field(
-        default=(2, 5), description="character n-grams within words; null: none"
+        default=(2, 5), description="character n-grams (where: char_analyzer); null: none"
     )
     char_analyzer: Literal["char_wb", "char"] = Field(
         default="char_wb", description="char_wb: n-grams inside words; char: across spaces too"
