@@ -105,6 +105,13 @@ def _head(X: Any, y: np.ndarray, C: float) -> LogisticRegression:
     return LogisticRegression(C=C, max_iter=2000, solver="liblinear").fit(X, y)
 
 
+def nb_svm(X: sp.csr_matrix, y: np.ndarray, C: float) -> Callable[[Any], np.ndarray]:
+    """A logistic-regression head on naive-Bayes-scaled counts; returns P(positive) of rows."""
+    scale = nb_ratio(X, y)
+    head = _head(X @ scale, y, C)
+    return lambda rows: head.predict_proba(rows @ scale)[:, 1]
+
+
 def lever_ngrams(data: Split) -> dict[str, dict[str, float]]:
     out = {}
     variants = {
@@ -143,11 +150,10 @@ def lever_nbsvm(data: Split) -> dict[str, dict[str, float]]:
     for name, vectorizers in variants.items():
         started = time.perf_counter()
         train, test = _blocks(vectorizers)
-        scale = nb_ratio(train, data.y)
-        head = _head(train @ scale, data.y, 0.05 if "+" in name else 0.1)
+        predict = nb_svm(train, data.y, 0.05 if "+" in name else 0.1)
         seconds = time.perf_counter() - started
         out[name] = {
-            "accuracy": data.accuracy(head.predict_proba(test @ scale)[:, 1]),
+            "accuracy": data.accuracy(predict(test)),
             "train_seconds": data.kiwi_seconds + seconds,
         }
     return out
@@ -174,10 +180,8 @@ def lever_subwords(data: Split) -> dict[str, dict[str, float]]:
         pieces = [" ".join(e.tokens) for e in tokenizer.encode_batch(data.texts)]
         test_pieces = [" ".join(e.tokens) for e in tokenizer.encode_batch(data.test_texts)]
         train, test = _blocks([(_counts("words", (1, 3)), pieces, test_pieces)])
-        scale = nb_ratio(train, data.y)
-        head = _head(train @ scale, data.y, 0.1)
         out[f"pieces {size}"] = {
-            "accuracy": data.accuracy(head.predict_proba(test @ scale)[:, 1]),
+            "accuracy": data.accuracy(nb_svm(train, data.y, 0.1)(test)),
             "train_seconds": time.perf_counter() - started,
         }
     started = time.perf_counter()
@@ -188,10 +192,8 @@ def lever_subwords(data: Split) -> dict[str, dict[str, float]]:
             (_counts("words", (1, 3)), pieces, test_pieces),
         ]
     )
-    scale = nb_ratio(train, data.y)
-    head = _head(train @ scale, data.y, 0.05)
     out["pieces 32000 + words + chars"] = {
-        "accuracy": data.accuracy(head.predict_proba(test @ scale)[:, 1]),
+        "accuracy": data.accuracy(nb_svm(train, data.y, 0.05)(test)),
         "train_seconds": data.kiwi_seconds + time.perf_counter() - started,
     }
     return out
@@ -202,18 +204,13 @@ def lever_self_training(data: Split) -> dict[str, dict[str, float]]:
         [data.words(_counts("words", (1, 3))), data.chars(_counts("char", (1, 5)))]
     )
 
-    def fit(rows: np.ndarray, y: np.ndarray) -> Callable[[Any], np.ndarray]:
-        scale = nb_ratio(train[rows], y)
-        head = _head(train[rows] @ scale, y, 0.1)
-        return lambda X: head.predict_proba(X @ scale)[:, 1]
-
     out = {}
     rng = np.random.default_rng(0)
     for labelled in (6000, 24000):
         known = rng.choice(len(data.y), labelled, replace=False)
         unknown = np.setdiff1d(np.arange(len(data.y)), known)
         started = time.perf_counter()
-        predict = fit(known, data.y[known])
+        predict = nb_svm(train[known], data.y[known], 0.1)
         out[f"{labelled} labels"] = {
             "accuracy": data.accuracy(predict(test)),
             "head_seconds": time.perf_counter() - started,
@@ -223,7 +220,7 @@ def lever_self_training(data: Split) -> dict[str, dict[str, float]]:
             sure = np.abs(guess - 0.5) > 0.4
             rows = np.concatenate([known, unknown[sure]])
             y = np.concatenate([data.y[known], (guess[sure] > 0.5).astype(np.int64)])
-            predict = fit(rows, y)
+            predict = nb_svm(train[rows], y, 0.1)
             out[f"{labelled} labels, self-training round {round_}"] = {
                 "accuracy": data.accuracy(predict(test)),
                 "head_seconds": time.perf_counter() - started,
