@@ -357,6 +357,28 @@ def test_the_child_process_logs_rows_of_each_model_and_flushes_on_close(tmp_path
     assert not queue.put("sentiment", *_sentiment_rows(["e"]), first, "service")  # closed
 
 
+class _PriorityProbe:
+    """A ticket model stand-in whose features fail, after noting the niceness they ran at."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.featurizer_ = self
+
+    def transform(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        self.path.write_text(str(os.nice(0)))
+        raise ValueError("no features for this input")
+
+
+def test_the_child_warms_models_up_before_it_lowers_its_priority(tmp_path: Path) -> None:
+    """The first use of a model (seconds of CPU) runs at the service's priority, so a busy
+    machine cannot starve it; a model that fails on its example does not stop the log."""
+    probe = _PriorityProbe(tmp_path / "niceness")
+    queue = ProcessLogQueue(str(tmp_path / "log"), warm_up=[("csat", probe, pd.DataFrame())])
+    assert int(probe.path.read_text()) == os.nice(0)
+    assert queue.put("sentiment", *_sentiment_rows(["a"]), None, "service")
+    assert queue.close(timeout=60) and queue.written == 1
+
+
 def test_rows_for_a_child_that_died_are_counted_as_errors(tmp_path: Path) -> None:
     queue = ProcessLogQueue(str(tmp_path / "log"))
     queue._process.kill()

@@ -10,14 +10,19 @@ through a pipe; the child runs at a lower scheduling priority, so under full loa
 cores to the workers and catches up when they idle.
 
 The estimator that scored the rows is sent to the child once per model (a reload sends the new
-one), so the child holds a copy of the model in memory. Rows are stamped ``scored_at`` when the
-child queues them, milliseconds after scoring. When the service process dies without stopping it
-(``kill -9``), the child notices within a second, writes the rows it was handed and exits.
+one), so the child holds a copy of the model in memory. The models known at start are warmed up
+in the child before it lowers its priority: their first use there (unpickling, the Korean
+tokenizer's dictionary) costs seconds of CPU, which a machine kept busy by other processes would
+otherwise never give it (a graceful stop then found nothing written). Afterwards each batch
+costs milliseconds. Rows are stamped ``scored_at`` when the child queues them, milliseconds
+after scoring. When the service process dies without stopping it (``kill -9``), the child
+notices within a second, writes the rows it was handed and exits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import threading
@@ -29,9 +34,12 @@ from typing import Any
 
 import pandas as pd
 
+from cxml.monitoring.inputs import drift_inputs
 from cxml.monitoring.log import LogQueue, PredictionLog
 
 __all__ = ["ProcessLogQueue"]
+
+logger = logging.getLogger(__name__)
 
 #: How much lower the child's scheduling priority is than the service's (``nice`` steps): the
 #: lowest, so on a busy machine the log's writes yield to answering requests (p99 at 10 clients
@@ -60,6 +68,10 @@ class ProcessLogQueue:
         errors.
     flush_seconds : float, default=1.0
         The child queue's ``flush_seconds``.
+    warm_up : sequence of (task, estimator, inputs), default=()
+        Models to send the child at start: it computes the watched inputs of each ``inputs``
+        (the model's input example) with its ``estimator`` before it lowers its priority and
+        reports started.
 
     Attributes
     ----------
@@ -68,8 +80,16 @@ class ProcessLogQueue:
         published by the child, every 0.2 s and when it stops).
     """
 
-    def __init__(self, url: str, *, maxsize: int = 10_000, flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        maxsize: int = 10_000,
+        flush_seconds: float = 1.0,
+        warm_up: Sequence[tuple[str, Any, pd.DataFrame]] = (),
+    ) -> None:
         context = mp.get_context("spawn")
+        warm = [(id(estimator), task, estimator, inputs) for task, estimator, inputs in warm_up]
         self.maxsize = maxsize
         self._pipe: Any = context.Queue()
         self._shared: dict[str, Synchronized[int]] = {
@@ -78,7 +98,7 @@ class ProcessLogQueue:
         self._started = context.Event()
         self._process = context.Process(
             target=_child,
-            args=(url, maxsize, flush_seconds, self._pipe, self._shared, self._started),
+            args=(url, maxsize, flush_seconds, warm, self._pipe, self._shared, self._started),
             name="cxml-prediction-log",
             daemon=True,
         )
@@ -91,7 +111,8 @@ class ProcessLogQueue:
         self._sent = 0
         self._dropped = 0
         self._errors = 0
-        self._estimators: dict[int, Any] = {}  # those the child has; held, so ids stay unique
+        # those the child has; held, so ids stay unique
+        self._estimators: dict[int, Any] = _newest({key: est for key, _, est, _ in warm})
         self._closed = False
         self._lock = threading.Lock()
 
@@ -165,15 +186,22 @@ def _child(
     url: str,
     maxsize: int,
     flush_seconds: float,
+    warm: list[tuple[int, str, Any, pd.DataFrame]],
     pipe: Any,
     shared: dict[str, Synchronized[int]],
     started: Any,
 ) -> None:
-    """The child: a LogQueue fed from ``pipe`` until ``None`` comes, its counters published."""
+    """The child: the models in ``warm`` warmed up, then a LogQueue fed from ``pipe`` until
+    ``None`` comes, at a lower priority, its counters published."""
+    for _, task, estimator, inputs in warm:
+        try:
+            drift_inputs(task, estimator, inputs)
+        except Exception:  # the rows will show the failure; logging goes on
+            logger.exception("prediction log: the %s model fails on its input example", task)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     queue = LogQueue(PredictionLog(url), maxsize=maxsize, flush_seconds=flush_seconds)
-    estimators: dict[int, Any] = {}
+    estimators = _newest({key: estimator for key, _, estimator, _ in warm})
     stop = threading.Event()
 
     def publish() -> None:

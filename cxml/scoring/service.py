@@ -290,8 +290,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await run_in_threadpool(holder.refresh)  # before the server accepts a connection
         tasks = [asyncio.create_task(_follow_aliases(holder, settings.reload_seconds))]
         if settings.log is not None:
+            model = holder.get("csat")
+            example = None if model is None else model.pyfunc.input_example
+            warm_up = [("csat", model.estimator, example)] if model and example is not None else []
             scorer.log = await run_in_threadpool(
-                lambda: ProcessLogQueue(str(settings.log), maxsize=settings.log_queue_rows)
+                lambda: ProcessLogQueue(
+                    str(settings.log), maxsize=settings.log_queue_rows, warm_up=warm_up
+                )
             )
             tasks.append(asyncio.create_task(_copy_log_counters(scorer.log, metrics)))
         app.state.log = scorer.log
