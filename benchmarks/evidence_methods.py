@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -116,9 +117,7 @@ def main() -> int:
         ("integrated gradients, [MASK], 8 steps", 8, "mask"),
         ("integrated gradients, [MASK], 16 steps", 16, "mask"),
     ]:
-        found, speed = timed(
-            lambda s=steps, b=baseline: _gradient_weights(clf, texts, columns, s, b)
-        )
+        found, speed = timed(partial(_gradient_weights, clf, texts, columns, steps, baseline))
         same = np.mean(
             [top(a)[:2] == top(o)[:2] for a, o in zip(found, occluded, strict=True) if a and o]
         )

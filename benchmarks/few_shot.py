@@ -97,7 +97,7 @@ def run(task: str, sizes: list[str], names: list[str]) -> None:
             runs = []
             for seed in range(DRAWS.get(size, 1)):
                 rows = draw(train, task, size, seed)
-                labels = rows["sentiment"] if task == "airline" else mlb.transform(rows["themes"])
+                labels = rows["sentiment"] if mlb is None else mlb.transform(rows["themes"])
                 model = backends.get(backend).build(params, random_state=seed)
                 started = time.perf_counter()
                 model.fit(rows["text"].to_numpy(dtype=object), np.asarray(labels))

@@ -31,6 +31,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def monday(created: pd.Series) -> pd.Timestamp:
 
 def design(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """One-hot categories and log1p numbers, aligned to ``columns`` when given."""
-    numbers = np.log1p(frame[NUMERIC].clip(lower=0))
+    numbers = frame[NUMERIC].clip(lower=0).apply(np.log1p)
     dummies = pd.get_dummies(frame[CATEGORICAL], dtype=float)
     matrix = pd.concat([numbers, dummies], axis=1)
     return matrix if columns is None else matrix.reindex(columns=columns, fill_value=0.0)
@@ -114,7 +115,7 @@ def run_evidently(reference: pd.DataFrame, stream: pd.DataFrame) -> dict[str, An
                 value, threshold = metric["value"], config["threshold"]
                 if value < threshold if "p_value" in config["method"] else value >= threshold:
                     drifted.append(f"{config['column']} ({config['method']} {value:.3g})")
-        weeks.append({"week": int(week), "drifted": drifted, "dataset_drift": dataset_drift})
+        weeks.append({"week": int(str(week)), "drifted": drifted, "dataset_drift": dataset_drift})
     return {
         "seconds": round(time.perf_counter() - began, 2),
         "alert_weeks": [w["week"] for w in weeks if w["drifted"]],
@@ -213,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             model, columns, tickets(WEEKS * PER_WEEK, seed=seed, start="2026-01-05", drift=change)
         )
         results[name] = {
-            "evidently": guarded("evidently", lambda s=stream: run_evidently(reference, s)),
-            "nannyml": guarded("nannyml", lambda s=stream: run_nannyml(reference, s)),
+            "evidently": guarded("evidently", partial(run_evidently, reference, stream)),
+            "nannyml": guarded("nannyml", partial(run_nannyml, reference, stream)),
         }
         for library, found in results[name].items():
             shown = {k: v for k, v in found.items() if k not in ("weeks", "drifted")}
