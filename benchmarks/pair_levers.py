@@ -9,10 +9,12 @@ are recorded in results.json / RESULTS.md as ``semeval14_pairs (LEVER)``.
 
 The ``mams`` lever adds the pairs of MAMS's training file, mapped to SemEval-14's five themes
 (:data:`MAMS_THEMES`; categories that map to one theme with both polarities become ``conflict``,
-as SemEval-14 labels them), less any text also in the validation split. SemEval-16 is left out:
-1,098 of its 1,937 training texts are also in SemEval-14's training file, so it likely holds
-SemEval-14 test sentences too, and a gain from it could be the test leaking in. MAMS shares 46 of
-3,149 texts with SemEval-14's training file.
+as SemEval-14 labels them), less any text also in the validation split; ``mams marked`` adds
+them with a domain marker (:data:`MAMS_MARKER`) before each MAMS text, so that the model can
+tell the two datasets apart and the SemEval-14 pairs it is judged on carry no marker.
+SemEval-16 is left out: 1,098 of its 1,937 training texts are also in SemEval-14's training
+file, so it likely holds SemEval-14 test sentences too, and a gain from it could be the test
+leaking in. MAMS shares 46 of 3,149 texts with SemEval-14's training file.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ LEVERS: dict[str, dict[str, Any]] = {
     "lr 3e-5": {"learning_rate": 3e-5},
     "lr 8e-5": {"learning_rate": 8e-5},
     "mams": {},
+    "mams marked": {},
 }
+#: Written before each MAMS text by the ``mams marked`` lever.
+MAMS_MARKER = "[mams] "
 #: MAMS's categories as SemEval-14's themes; ``place`` (location and venue) has none.
 MAMS_THEMES = {
     "food": "food",
@@ -89,8 +94,10 @@ def run(lever: str) -> dict[str, float]:
     pairs = theme_pairs(train["text"], train["theme_sentiment"].map(lambda d: d or {}))
     held = theme_pairs(test["text"], test["theme_sentiment"].map(lambda d: d or {}))
     figures: dict[str, float] = {}
-    if lever == "mams":
+    if lever.startswith("mams"):
         added = extra_pairs(set(test["text"].str.strip().str.lower()))
+        if lever == "mams marked":
+            added["text"] = MAMS_MARKER + added["text"]
         figures["extra_pairs"] = float(len(added))
         pairs = pd.concat([pairs, added], ignore_index=True)
     params = BASE | LEVERS[lever]
