@@ -263,7 +263,8 @@ class DateColumns:
 def _parse(series: pd.Series, dayfirst: bool | None) -> _Column:
     column = _Column(len(series))
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        # the array's own methods: the ``.dt`` accessor costs 20 times more on one row
+        utc = np.asarray(series.array.tz_convert("UTC").tz_localize(None))
         column.place(np.arange(len(series)), utc, series.to_numpy(dtype=object))
     elif pd.api.types.is_datetime64_dtype(series.dtype):
         column.place(np.arange(len(series)), series.to_numpy(), series.to_numpy(dtype=object))

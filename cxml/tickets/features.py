@@ -247,6 +247,8 @@ def _stamps_of(columns: list[pd.Series]) -> list[np.ndarray]:
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values.dtype):  # read already (to_numeric: 0.25 ms a call)
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
