@@ -20,20 +20,6 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ.setdefault(name, share)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules with ``integration`` tests first, then those with ``slow`` ones, each module kept
-    whole and in order: ``--dist loadscope`` (pyproject) hands a module to one worker, so its
-    module fixtures run once, and the long modules start first instead of ending the run on one
-    worker while the other waits."""
-    rank: dict[str, int] = {}
-    for item in items:
-        marks = {mark.name for mark in item.iter_markers()}
-        here = 0 if "integration" in marks else 1 if "slow" in marks else 2
-        module = item.nodeid.split("::")[0]
-        rank[module] = min(rank.get(module, 2), here)
-    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
-
-
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Run each test in a fresh folder, with MLflow's store in that folder."""
