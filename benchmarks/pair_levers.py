@@ -1,6 +1,6 @@
 """Theme sentiment on SemEval-14: each lever of the pair fine-tuning recipe, measured alone.
 
-    python -m benchmarks.pair_levers [LEVER ...]      # default: every lever in LEVERS
+    python -m benchmarks.pair_levers [LEVER ...] [--seed N]   # default: every lever, seed 0
 
 Each lever fine-tunes MiniLM (``cxml.finetune.v1``, the recipe of ``configs/themes_accurate.yaml``
 without its ensemble) on the (comment, theme) pairs of the benchmark's fixed 80 % split of
@@ -87,7 +87,7 @@ def extra_pairs(exclude: set[str]) -> pd.DataFrame:
     return pairs[~pairs["text"].str.strip().str.lower().isin(exclude)].reset_index(drop=True)
 
 
-def run(lever: str) -> dict[str, float]:
+def run(lever: str, seed: int = 0) -> dict[str, float]:
     args = argparse.Namespace(train=None, test=None)
     default = data_dir() / "semeval14_restaurants" / "train.jsonl"
     train, test = split(args, default, ["themes"], None)
@@ -101,7 +101,7 @@ def run(lever: str) -> dict[str, float]:
         figures["extra_pairs"] = float(len(added))
         pairs = pd.concat([pairs, added], ignore_index=True)
     params = BASE | LEVERS[lever]
-    model = ThemeSentimentClassifier(backend="cxml.finetune.v1", params=params, random_state=0)
+    model = ThemeSentimentClassifier(backend="cxml.finetune.v1", params=params, random_state=seed)
     started = time.perf_counter()
     model.fit(pairs[["text", "theme"]], pairs["polarity"].to_numpy(dtype=object))
     train_seconds = time.perf_counter() - started
@@ -128,14 +128,22 @@ def run(lever: str) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("levers", nargs="*", help=f"any of {list(LEVERS)} (default: all)")
-    levers = parser.parse_args(argv).levers or list(LEVERS)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the model's seed (initial head, batch order, early-stopping slice)",
+    )
+    args = parser.parse_args(argv)
+    levers = args.levers or list(LEVERS)
     unknown = sorted(set(levers) - set(LEVERS))
     if unknown:
         parser.error(f"unknown levers {unknown}; known: {list(LEVERS)}")
     for lever in levers:
-        figures = {k: rounded(v) for k, v in run(lever).items() if np.isfinite(v)}
-        print(lever, json.dumps(figures), flush=True)
-        record(f"semeval14_pairs ({lever})", figures)
+        figures = {k: rounded(v) for k, v in run(lever, args.seed).items() if np.isfinite(v)}
+        name = lever if args.seed == 0 else f"{lever}, seed {args.seed}"
+        print(name, json.dumps(figures), flush=True)
+        record(f"semeval14_pairs ({name})", figures)
     return 0
 
 
