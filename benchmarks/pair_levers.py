@@ -5,7 +5,7 @@
 Each lever fine-tunes MiniLM (``cxml.finetune.v1``, the recipe of ``configs/themes_accurate.yaml``
 without its ensemble) on the (comment, theme) pairs of the benchmark's fixed 80 % split of
 ``semeval14_restaurants/train.jsonl`` and is judged on the gold pairs of the other 20 %. Figures
-are recorded in results.json / RESULTS.md as ``semeval14_pairs (LEVER)``.
+are recorded in results.json / RESULTS.md as ``semeval14_pairs (LEVER)``, or ``(LEVER, seed N)``.
 
 The ``mams`` lever adds the pairs of MAMS's training file, mapped to SemEval-14's five themes
 (:data:`MAMS_THEMES`; categories that map to one theme with both polarities become ``conflict``,
