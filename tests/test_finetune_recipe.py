@@ -142,3 +142,27 @@ def test_a_weighted_focal_question_pair_model_trains_and_reloads(
         2.0,
     )
     np.testing.assert_allclose(again.predict_proba(held), proba, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_an_eval_set_is_evaluated_each_epoch_and_all_rows_are_trained_on(
+    tiny_transformer: Path,
+) -> None:
+    frame = make_comments(120, lang="en", seed=7)
+    pairs = theme_pairs(frame["text"], frame["theme_sentiment"]).rename(columns={"theme": "aspect"})
+    train, held = pairs.iloc[: len(pairs) // 2], pairs.iloc[len(pairs) // 2 :]
+    held = held[held["polarity"].isin(set(train["polarity"]))]
+    model = FineTuned(model=str(tiny_transformer), epochs=3, patience=3, learning_rate=1e-3)
+    model.fit(
+        train[["text", "aspect"]],
+        train["polarity"].to_numpy(dtype=object),
+        eval_set=(held[["text", "aspect"]], held["polarity"].to_numpy(dtype=object)),
+    )
+    assert not hasattr(model, "holdout_")  # nothing of the training rows was held out
+    assert [round(h["epoch"]) for h in model.history_] == [1, 2, 3]
+    best = min(model.history_, key=lambda h: h["loss"])  # the epoch whose weights were kept
+    predicted = model.classes_[model.predict_proba(held[["text", "aspect"]]).argmax(1)]
+    assert best["accuracy"] == pytest.approx((predicted == held["polarity"]).mean())
+    unseen = (held[["text", "aspect"]].head(1), np.array(["furious"], dtype=object))
+    with pytest.raises(ValueError, match="furious"):
+        model.fit(train[["text", "aspect"]], train["polarity"].to_numpy(dtype=object), unseen)

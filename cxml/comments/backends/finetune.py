@@ -12,6 +12,10 @@ own tokenizer and length (``docs/own-transformer.md``).
 
 ``holdout_`` keeps the early-stopping slice's row indices and predicted probabilities, so
 :class:`~cxml.comments.ThemeClassifier` can tune its thresholds without training again.
+``fit(X, y, eval_set=(X_val, y_val))`` evaluates and stops on rows the caller holds out instead
+(all of ``X`` is trained on, and there is no ``holdout_``), as a cross-validated sweep needs;
+``history_`` has each epoch's validation loss, and for one label per row its accuracy and
+macro-F1.
 The fitted model pickles as the files ``save_pretrained`` writes (:mod:`._saved`), so it reloads
 offline and without the training machine's paths.
 """
@@ -102,6 +106,22 @@ def _progress_callback(base: type, title: str) -> Any:
     return Progress()
 
 
+#: What :attr:`FineTuned.history_` keeps of each evaluation.
+_HISTORY = ("epoch", "eval_loss", "eval_accuracy", "eval_macro_f1")
+
+
+def _class_metrics(prediction: Any) -> dict[str, float]:
+    """Accuracy and macro-F1 of one label per row, for each epoch's evaluation."""
+    from sklearn.metrics import f1_score
+
+    predicted = np.asarray(prediction.predictions).argmax(-1)
+    truth = np.asarray(prediction.label_ids)
+    return {
+        "accuracy": float((predicted == truth).mean()),
+        "macro_f1": float(f1_score(truth, predicted, average="macro")),
+    }
+
+
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
@@ -159,7 +179,7 @@ class FineTuned(ClassifierMixin, BaseEstimator):
     def _encode(self, texts: list[str], aspects: list[str] | None) -> Any:
         return self.tokenizer_(texts, aspects, truncation=True, max_length=self.max_length_)
 
-    def fit(self, X: Any, y: Any) -> FineTuned:
+    def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None) -> FineTuned:
         import torch
         from datasets import Dataset, disable_progress_bars
         from transformers import (
@@ -202,21 +222,35 @@ class FineTuned(ClassifierMixin, BaseEstimator):
                 "multi_label_classification" if self.multilabel_ else "single_label_classification"
             ),
         )
-        columns = {"text": texts, "labels": targets.tolist()}
-        if aspects is not None:
-            columns["aspect"] = self._sentences(aspects)
-        data = Dataset.from_dict(columns).map(
-            lambda batch: self._encode(batch["text"], batch.get("aspect")),
-            batched=True,
-            remove_columns=[c for c in columns if c != "labels"],
-        )
-        stratify = None if self.multilabel_ else targets
-        train_idx, val_idx = train_test_split(
-            np.arange(len(texts)),
-            test_size=self.validation_fraction,
-            random_state=seed,
-            stratify=stratify if stratify is not None and np.bincount(targets).min() >= 2 else None,
-        )
+
+        def dataset(texts: list[str], aspects: np.ndarray | None, targets: np.ndarray) -> Any:
+            columns = {"text": texts, "labels": targets.tolist()}
+            if aspects is not None:
+                columns["aspect"] = self._sentences(aspects)
+            return Dataset.from_dict(columns).map(
+                lambda batch: self._encode(batch["text"], batch.get("aspect")),
+                batched=True,
+                remove_columns=[c for c in columns if c != "labels"],
+            )
+
+        data = dataset(texts, aspects, targets)
+        val_idx = None
+        if eval_set is not None:
+            train_data, val_data = (
+                data,
+                dataset(*split_input(eval_set[0]), self._targets(eval_set[1])),
+            )
+        else:
+            stratify = None if self.multilabel_ else targets
+            train_idx, val_idx = train_test_split(
+                np.arange(len(texts)),
+                test_size=self.validation_fraction,
+                random_state=seed,
+                stratify=stratify
+                if stratify is not None and np.bincount(targets).min() >= 2
+                else None,
+            )
+            train_data, val_data = data.select(train_idx), data.select(val_idx)
         on_gpu = self.device != "cpu" and torch.cuda.is_available()
         with tempfile.TemporaryDirectory() as tmp:
             args = TrainingArguments(
@@ -245,10 +279,11 @@ class FineTuned(ClassifierMixin, BaseEstimator):
             trainer = Trainer(
                 model=self.model_,
                 args=args,
-                train_dataset=data.select(train_idx),
-                eval_dataset=data.select(val_idx),
+                train_dataset=train_data,
+                eval_dataset=val_data,
                 data_collator=DataCollatorWithPadding(self.tokenizer_),
                 compute_loss_func=self._loss(targets),
+                compute_metrics=None if self.multilabel_ else _class_metrics,
                 callbacks=[
                     EarlyStoppingCallback(early_stopping_patience=self.patience),
                     _progress_callback(TrainerCallback, f"fine-tuning {path.name}"),
@@ -258,9 +293,25 @@ class FineTuned(ClassifierMixin, BaseEstimator):
             trainer.train()
             self.best_val_loss_ = float(trainer.state.best_metric or np.nan)
             self.epochs_run_ = float(trainer.state.epoch or 0)
+            self.history_ = [
+                {k.removeprefix("eval_"): float(v) for k, v in entry.items() if k in _HISTORY}
+                for entry in trainer.state.log_history
+                if "eval_loss" in entry
+            ]
         self.model_ = self.model_.to("cpu").eval()  # the trainer loaded the best epoch into it
-        self.holdout_ = (val_idx, self.predict_proba(take_rows(X, val_idx)))
+        if val_idx is not None:
+            self.holdout_ = (val_idx, self.predict_proba(take_rows(X, val_idx)))
         return self
+
+    def _targets(self, y: Any) -> np.ndarray:
+        """``y`` as the training targets were coded (an unseen class is an error)."""
+        y = np.asarray(y)
+        if self.multilabel_:
+            return y.astype(np.float32)
+        unseen = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unseen:
+            raise ValueError(f"eval_set has classes {unseen} the training labels do not")
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _loss(self, targets: np.ndarray) -> Any:
         """Weighted or focal loss (:mod:`~cxml.comments.backends._losses`); None: the model's
