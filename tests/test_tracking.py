@@ -227,3 +227,23 @@ def test_mlflow_is_quietened_only_inside_cxml_calls(
         assert warnings.filters[0][3].pattern == "mlflow"
     assert mlflow_logger.level == logging.DEBUG
     assert warnings.filters == filters and dict(os.environ) == environment
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_models_epochs_are_logged_as_steps(
+    tmp_path: Path, tiny_transformer: Path
+) -> None:
+    data = write_table(make_comments(160, lang="en", seed=12), tmp_path / "en.jsonl")
+    params = {"model": str(tiny_transformer), "epochs": 2, "patience": 2, "learning_rate": 1e-3}
+    config = SentimentConfig.model_validate(
+        {"model": {"backend": "cxml.finetune.v1", "params": params}}
+    )
+    result = train_sentiment(config, data=data)
+    client = MlflowClient()
+    logged = client.get_run(result.run_id).data.metrics
+    assert {"epoch.backend_.loss", "epoch.backend_.accuracy", "epoch.backend_.macro_f1"} <= set(
+        logged
+    )
+    history = client.get_metric_history(result.run_id, "epoch.backend_.loss")
+    assert [m.step for m in history] == [1, 2]
+    assert all(m.value > 0 for m in history)

@@ -23,7 +23,7 @@ from cxml.data import read_valid
 from cxml.errors import BadInputError
 from cxml.monitoring.inputs import drift_inputs
 from cxml.monitoring.profile import ReferenceProfile, build_profile
-from cxml.tracking import log_fingerprint, training_run
+from cxml.tracking import log_fingerprint, log_learning_curves, training_run
 
 from .common import COMMENT_EXAMPLE, TrainResult, log_and_register
 
@@ -194,6 +194,7 @@ class TrainingPipeline(ABC, Generic[ConfigT]):
             for name, figure in evaluation.figures.items():
                 mlflow.log_figure(figure, name)
             model = self.final_model(labelled, evaluation)
+            log_learning_curves(model)
             model_uri, registered = log_and_register(
                 model,
                 task=self.task,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -16,11 +17,20 @@ import mlflow.data.pandas_dataset
 import pandas as pd
 import yaml
 from pydantic import BaseModel
+from sklearn.base import BaseEstimator
 
 from cxml.catalog import backends
 from cxml.tracking.store import configure, quiet_mlflow
 
-__all__ = ["data_fingerprint", "git_commit", "log_fingerprint", "package_versions", "training_run"]
+__all__ = [
+    "data_fingerprint",
+    "git_commit",
+    "learning_curves",
+    "log_fingerprint",
+    "log_learning_curves",
+    "package_versions",
+    "training_run",
+]
 
 _PACKAGES = (
     "cxml",
@@ -162,3 +172,54 @@ def log_fingerprint(frame: pd.DataFrame, *, label: str | None, name: str, source
         frame[columns].reset_index(drop=True), source=source, name=name, targets=label
     )
     mlflow.log_input(dataset, context=name)
+
+
+def learning_curves(model: Any) -> dict[str, list[dict[str, float]]]:
+    """The per-epoch validation history (``history_``) of each fine-tuned part of ``model``, by
+    its attribute path: the fitted attributes of estimators, the fields of dataclasses, and the
+    items of lists, tuples and dicts are looked into.
+
+    >>> from dataclasses import dataclass
+    >>> from sklearn.base import BaseEstimator
+    >>> part = BaseEstimator()
+    >>> part.history_ = [{"epoch": 1.0, "loss": 0.7}, {"epoch": 2.0, "loss": 0.5}]
+    >>> @dataclass
+    ... class Model:
+    ...     parts: list
+    >>> learning_curves(Model(parts=[BaseEstimator(), part]))
+    {'parts.1': [{'epoch': 1.0, 'loss': 0.7}, {'epoch': 2.0, 'loss': 0.5}]}
+    """
+    found: dict[str, list[dict[str, float]]] = {}
+    seen: set[int] = set()
+
+    def visit(node: Any, path: str) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        children: Any = ()
+        if isinstance(node, BaseEstimator):
+            history = getattr(node, "history_", None)
+            if isinstance(history, list) and history:
+                found[path or "model"] = history
+            children = ((k, v) for k, v in vars(node).items() if k.endswith("_"))
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            children = ((f.name, getattr(node, f.name)) for f in dataclasses.fields(node))
+        elif isinstance(node, list | tuple):
+            children = enumerate(node)
+        elif isinstance(node, dict):
+            children = node.items()
+        for key, child in children:
+            visit(child, f"{path}.{key}" if path else str(key))
+
+    visit(model, "")
+    return found
+
+
+@quiet_mlflow()
+def log_learning_curves(model: Any) -> None:
+    """Log :func:`learning_curves` to the active run: ``epoch.PATH.METRIC`` at step = epoch."""
+    for path, history in learning_curves(model).items():
+        for entry in history:
+            step = round(entry["epoch"])
+            values = {f"epoch.{path}.{k}": v for k, v in entry.items() if k != "epoch"}
+            mlflow.log_metrics(values, step=step)
