@@ -301,6 +301,8 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         self.model_ = self.model_.to("cpu").eval()  # the trainer loaded the best epoch into it
         if val_idx is not None:
             self.holdout_ = (val_idx, self.predict_proba(take_rows(X, val_idx)))
+        elif hasattr(self, "holdout_"):
+            del self.holdout_  # a slice of an earlier fit's rows
         return self
 
     def _targets(self, y: Any) -> np.ndarray:
