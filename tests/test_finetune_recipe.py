@@ -166,3 +166,22 @@ def test_an_eval_set_is_evaluated_each_epoch_and_all_rows_are_trained_on(
     unseen = (held[["text", "aspect"]].head(1), np.array(["furious"], dtype=object))
     with pytest.raises(ValueError, match="furious"):
         model.fit(train[["text", "aspect"]], train["polarity"].to_numpy(dtype=object), unseen)
+
+
+@pytest.mark.slow
+def test_fine_tuning_goes_on_from_a_fine_tuned_folder(
+    tiny_transformer: Path, tmp_path: Path
+) -> None:
+    frame = make_comments(80, lang="en", seed=9)
+    first = FineTuned(model=str(tiny_transformer), epochs=1, learning_rate=1e-3)
+    first.fit(frame["text"], frame["sentiment"])
+    first.model_.save_pretrained(tmp_path / "stage")
+    first.tokenizer_.save_pretrained(tmp_path / "stage")
+    assert first.model_.config.id2label == dict(enumerate(first.classes_))  # self-describing
+    texts = frame["text"].head(5).to_numpy(dtype=object)
+    again = FineTuned(model=str(tmp_path / "stage"), epochs=1, learning_rate=1e-12)
+    again.fit(frame["text"], frame["sentiment"])  # the same labels: the head carries on
+    np.testing.assert_allclose(again.predict_proba(texts), first.predict_proba(texts), atol=1e-4)
+    themes = (frame["themes"].str.len() > 1).map({True: "many", False: "one"})
+    other = FineTuned(model=str(tmp_path / "stage"), epochs=1).fit(frame["text"], themes)
+    assert other.predict_proba(texts).shape == (5, 2)  # another number of labels: a fresh head

@@ -8,16 +8,17 @@ head. With an ``aspect`` column the text and the aspect are fed as a sentence pa
 to ask a BERT-style model about one aspect of a text; ``pair_template`` writes the aspect as a
 question instead (:mod:`._pairs`). ``class_weight`` and ``focal_gamma`` change the loss for rare
 labels (:mod:`._losses`). ``model`` is ``minilm`` or any local transformers folder, read with its
-own tokenizer and length (``docs/own-transformer.md``).
+own tokenizer and length (``docs/own-transformer.md``). A folder that holds a classification head
+already (one fine-tuned earlier) keeps it when it has as many labels, so fine-tuning can go on in
+stages; for another number of labels it gets a fresh head.
 
 ``holdout_`` keeps the early-stopping slice's row indices and predicted probabilities, so
 :class:`~cxml.comments.ThemeClassifier` can tune its thresholds without training again.
 ``fit(X, y, eval_set=(X_val, y_val))`` evaluates and stops on rows the caller holds out instead
-(all of ``X`` is trained on, and there is no ``holdout_``), as a cross-validated sweep needs;
+(all of ``X`` is trained on, and there is no ``holdout_``), as a cross-validated sweep needs.
 ``history_`` has each epoch's validation loss, and for one label per row its accuracy and
-macro-F1.
-The fitted model pickles as the files ``save_pretrained`` writes (:mod:`._saved`), so it reloads
-offline and without the training machine's paths.
+macro-F1. The fitted model pickles as the files ``save_pretrained`` writes (:mod:`._saved`), so
+it reloads offline and without the training machine's paths.
 """
 
 from __future__ import annotations
@@ -214,10 +215,14 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         self.max_length_ = min(self.max_length or longest, longest)
         seed = self.random_state or 0
         torch.manual_seed(seed)
+        labels = [str(c) for c in self.classes_]  # written into the saved folder's config
         self.model_ = AutoModelForSequenceClassification.from_pretrained(
             path,
             local_files_only=True,
-            num_labels=len(self.classes_),
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            ignore_mismatched_sizes=True,  # a folder's head for other labels: a fresh one
             problem_type=(
                 "multi_label_classification" if self.multilabel_ else "single_label_classification"
             ),
