@@ -193,8 +193,8 @@ def learning_curves(model: Any) -> dict[str, list[dict[str, float]]]:
     seen: set[int] = set()
 
     def visit(node: Any, path: str) -> None:
-        if id(node) in seen:
-            return
+        if isinstance(node, str | bytes | int | float) or id(node) in seen:
+            return  # a vocabulary's many words and numbers are not looked into one by one
         seen.add(id(node))
         children: Any = ()
         if isinstance(node, BaseEstimator):
