@@ -1,6 +1,6 @@
 """Theme sentiment on SemEval-14: the pair fine-tuning's learning rate and epochs, cross-validated.
 
-    python -m benchmarks.pair_sweep [--rates 3e-5 5e-5 8e-5] [--epochs 5] [--folds 3]
+    python -m benchmarks.pair_sweep [--rates 3e-5 5e-5 8e-5] [--epochs 4] [--folds 3]
 
 The (comment, theme) pairs of the benchmark's fixed 80 % split are cut into ``--folds`` folds by
 comment (the pairs of one comment stay in one fold, and each fold has the polarities' shares).
@@ -14,7 +14,7 @@ those of the epoch early stopping would have kept (the lowest validation loss).
 The (rate, epochs) with the best mean accuracy is then fine-tuned on the whole 80 % split (early
 stopping off; of those epochs the one with the lowest loss on the recipe's 10 % slice is kept,
 as the backend always does) and judged on the other 20 % like the levers of
-:mod:`benchmarks.pair_levers`: ``semeval14_pairs (cv choice)``.
+:mod:`benchmarks.pair_levers`: ``semeval14_pairs (cv choice: lr R, E epochs)``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def cross_validate(pairs: pd.DataFrame, rate: float, epochs: int, folds: int) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", type=float, nargs="+", default=[3e-5, 5e-5, 8e-5])
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--folds", type=int, default=3)
     args = parser.parse_args(argv)
     train, test = semeval_pairs()
@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     _, rate, epochs = best
     chosen: dict[str, Any] = {"learning_rate": rate, "epochs": epochs, "patience": epochs}
     figures = evaluate(train, test, BASE | chosen, seed=0)
-    figures |= {"chosen_learning_rate": rate, "chosen_epochs": float(epochs)}
-    print("cv choice", json.dumps(figures), flush=True)
-    record("semeval14_pairs (cv choice)", {k: rounded(v) for k, v in figures.items()})
+    name = f"cv choice: lr {rate:g}, {epochs} epochs"
+    print(name, json.dumps(figures), flush=True)
+    record(f"semeval14_pairs ({name})", {k: rounded(v) for k, v in figures.items()})
     return 0
 
 
