@@ -37,9 +37,9 @@ def cross_validate(pairs: pd.DataFrame, rate: float, epochs: int, folds: int) ->
     cuts = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
     X = pairs[["text", "theme"]].rename(columns={"theme": "aspect"})
     y = pairs["polarity"].to_numpy(dtype=object)
+    params = BASE | {"learning_rate": rate, "epochs": epochs, "patience": epochs}
     histories = []
     for fold, (fit_idx, held_idx) in enumerate(cuts.split(X, y, groups=pairs["text"])):
-        params = BASE | {"learning_rate": rate, "epochs": epochs, "patience": epochs}
         model = backends.get("cxml.finetune.v1").build(params, random_state=0)
         model.fit(X.iloc[fit_idx], y[fit_idx], eval_set=(X.iloc[held_idx], y[held_idx]))
         histories.append(model.history_)
