@@ -209,6 +209,8 @@ class FineTuned(ClassifierMixin, BaseEstimator):
         else:
             self.classes_, codes = np.unique(y, return_inverse=True)
             targets = codes.astype(np.int64)
+        # the caller's held-out rows, checked before any model is read
+        eval_targets = None if eval_set is None else self._targets(eval_set[1])
         path = model_folder(self.model)
         self.tokenizer_ = AutoTokenizer.from_pretrained(path, local_files_only=True)
         longest = folder_settings(path).max_length  # never more than the model can read
@@ -240,11 +242,8 @@ class FineTuned(ClassifierMixin, BaseEstimator):
 
         data = dataset(texts, aspects, targets)
         val_idx = None
-        if eval_set is not None:
-            train_data, val_data = (
-                data,
-                dataset(*split_input(eval_set[0]), self._targets(eval_set[1])),
-            )
+        if eval_set is not None and eval_targets is not None:
+            train_data, val_data = data, dataset(*split_input(eval_set[0]), eval_targets)
         else:
             stratify = None if self.multilabel_ else targets
             train_idx, val_idx = train_test_split(
